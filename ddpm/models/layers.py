@@ -1,0 +1,139 @@
+"""Building blocks of the DDPM U-Net (Ho et al. 2020, Appendix B; their `diffusion_tf/models/unet.py`)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
+    """Sinusoidal embedding of (0-based) timesteps, as in the Transformer (Vaswani et al. 2017, Sec. 3.5).
+
+    Frequencies follow Ho et al.'s ``get_timestep_embedding``: exp(-log(max_period) * i / (half - 1)),
+    sines first, then cosines. Computed in float32 whatever the autocast dtype, because bf16 cannot
+    resolve t * freq for t near 1000.
+    """
+    half = dim // 2
+    exponent = -math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / max(half - 1, 1)
+    args = t.to(torch.float32)[:, None] * torch.exp(exponent)[None, :]
+    emb = torch.cat([torch.sin(args), torch.cos(args)], dim=1)
+    if dim % 2:
+        emb = F.pad(emb, (0, 1))
+    return emb
+
+
+def group_norm(channels: int) -> nn.GroupNorm:
+    """GroupNorm with 32 groups (Ho et al.), or the largest divisor of 32 that divides ``channels``."""
+    return nn.GroupNorm(math.gcd(32, channels), channels, eps=1e-6)
+
+
+def zero_init(module: nn.Module) -> nn.Module:
+    """Zero the weights and bias, so a residual branch starts as the identity (Ho et al.: init_scale=0)."""
+    for p in module.parameters():
+        nn.init.zeros_(p)
+    return module
+
+
+class ResBlock(nn.Module):
+    """GN-SiLU-conv, plus a projection of the embedding, then GN-SiLU-dropout-conv, with a skip."""
+
+    def __init__(self, in_channels: int, out_channels: int, emb_dim: int, dropout: float):
+        super().__init__()
+        self.norm1 = group_norm(in_channels)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
+        self.emb_proj = nn.Linear(emb_dim, out_channels)
+        self.norm2 = group_norm(out_channels)
+        self.dropout = nn.Dropout(dropout)
+        self.conv2 = zero_init(nn.Conv2d(out_channels, out_channels, 3, padding=1))
+        self.skip = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else nn.Identity()
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(F.silu(self.norm1(x)))
+        h = h + self.emb_proj(F.silu(emb))[:, :, None, None]
+        h = self.conv2(self.dropout(F.silu(self.norm2(h))))
+        return self.skip(x) + h
+
+
+def _heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
+    """(B, N, C) -> (B, heads, N, C/heads)."""
+    b, n, c = x.shape
+    return x.view(b, n, num_heads, c // num_heads).transpose(1, 2)
+
+
+def _merge_heads(x: torch.Tensor) -> torch.Tensor:
+    b, h, n, d = x.shape
+    return x.transpose(1, 2).reshape(b, n, h * d)
+
+
+class AttentionBlock(nn.Module):
+    """Spatial self-attention (Ho et al.), optionally followed by cross-attention to a text context.
+
+    The cross-attention queries are the image's positions: a learned positional embedding of the
+    feature map is added to them, so that a position can learn which character of the string it
+    should draw (plain convolutional features carry little absolute position). Both attentions use
+    ``scaled_dot_product_attention`` (flash / memory-efficient kernels on CUDA).
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        num_heads: int = 1,
+        context_dim: int | None = None,
+        feature_size: tuple[int, int] | None = None,
+    ):
+        super().__init__()
+        if channels % num_heads:
+            raise ValueError(f"{channels} channels cannot be split into {num_heads} attention heads")
+        self.num_heads = num_heads
+        self.norm = group_norm(channels)
+        self.qkv = nn.Conv2d(channels, 3 * channels, 1)
+        self.proj = zero_init(nn.Conv2d(channels, channels, 1))
+        self.cross = context_dim is not None
+        if self.cross:
+            if feature_size is None:
+                raise ValueError("cross-attention needs the feature map size for its positional embedding")
+            self.cross_norm = group_norm(channels)
+            self.position = nn.Parameter(torch.randn(1, channels, *feature_size) * 0.02)
+            self.cross_q = nn.Linear(channels, channels)
+            self.cross_kv = nn.Linear(context_dim, 2 * channels)
+            self.cross_proj = zero_init(nn.Linear(channels, channels))
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        b, c, h, w = x.shape
+        q, k, v = self.qkv(self.norm(x)).flatten(2).transpose(1, 2).chunk(3, dim=2)
+        out = F.scaled_dot_product_attention(*(_heads(z, self.num_heads) for z in (q, k, v)))
+        x = x + self.proj(_merge_heads(out).transpose(1, 2).reshape(b, c, h, w))
+        if self.cross:
+            if context is None:
+                raise ValueError("this attention block needs a text context")
+            queries = (self.cross_norm(x) + self.position).flatten(2).transpose(1, 2)
+            k, v = self.cross_kv(context).chunk(2, dim=2)
+            q = self.cross_q(queries)
+            out = F.scaled_dot_product_attention(*(_heads(z, self.num_heads) for z in (q, k, v)))
+            x = x + self.cross_proj(_merge_heads(out)).transpose(1, 2).reshape(b, c, h, w)
+        return x
+
+
+class Downsample(nn.Module):
+    """Halve the resolution with a stride-2 3x3 convolution (Ho et al.: resamp_with_conv=True)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, stride=2, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class Upsample(nn.Module):
+    """Double the resolution: nearest-neighbour upsampling, then a 3x3 convolution."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))

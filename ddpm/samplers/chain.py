@@ -1,0 +1,73 @@
+"""The reverse chain shared by the DDPM and DDIM samplers: predict, split into (x0, eps), step."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from ddpm.diffusion import GaussianDiffusion
+from ddpm.samplers.ddim import ddim_sigma, ddim_step
+from ddpm.samplers.ddpm import ddpm_step
+from ddpm.samplers.guidance import Predictor
+from ddpm.samplers.noise import SeededNoise
+from ddpm.samplers.spacing import sampling_timesteps
+from ddpm.targets import eps_from_x0, split_prediction
+
+
+@dataclass
+class Trajectory:
+    """Snapshots along the chain: the timestep visited, x_t there, and the x0 predicted from it."""
+
+    timesteps: list[int]
+    x_t: torch.Tensor  # (frames, B, C, H, W)
+    x0: torch.Tensor  # (frames, B, C, H, W)
+
+
+def run_chain(
+    predict: Predictor,
+    diffusion: GaussianDiffusion,
+    *,
+    algorithm: str,
+    steps: int,
+    spacing: str,
+    noise: SeededNoise,
+    eta: float = 0.0,
+    variance: str = "small",
+    clip_x0: bool = True,
+    record_every: int | None = None,
+    on_step: Callable[[], None] | None = None,
+) -> tuple[torch.Tensor, Trajectory | None]:
+    """Sample a batch (one image per stream of ``noise``); returns x_{-1} in float32 and the trajectory."""
+    timesteps = [int(t) for t in sampling_timesteps(steps, diffusion.num_timesteps, spacing)]
+    abar = diffusion.schedule.alphas_cumprod
+    x = noise.initial()
+    frames: list[tuple[int, torch.Tensor, torch.Tensor]] = []
+    for i, t in enumerate(timesteps):
+        s = timesteps[i + 1] if i + 1 < len(timesteps) else -1
+        abar_t = float(abar[t])
+        abar_s = float(abar[s]) if s >= 0 else 1.0
+        a, sd = math.sqrt(abar_t), math.sqrt(1.0 - abar_t)
+        t_batch = torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
+        x0, eps = split_prediction(diffusion.target, predict(x, t_batch).float(), x, a, sd)
+        if clip_x0:
+            # Recompute eps from the clipped x0 so the step stays on a consistent (x0, eps) pair.
+            x0 = x0.clamp(-1.0, 1.0)
+            eps = eps_from_x0(x, x0, a, sd)
+        if record_every and (i % record_every == 0 or s < 0):
+            frames.append((t, x, x0))
+        if algorithm == "ddpm":
+            x = ddpm_step(x0, x, abar_t, abar_s, noise.gaussian() if s >= 0 else None, variance)
+        elif algorithm == "ddim":
+            needs_noise = ddim_sigma(abar_t, abar_s, eta) > 0
+            x = ddim_step(x0, eps, abar_t, abar_s, eta, noise.gaussian() if needs_noise else None)
+        else:
+            raise ValueError(f"unknown chain algorithm {algorithm!r}")
+        if on_step is not None:
+            on_step()
+    trajectory = None
+    if frames:
+        trajectory = Trajectory([f[0] for f in frames], torch.stack([f[1] for f in frames]), torch.stack([f[2] for f in frames]))
+    return x, trajectory

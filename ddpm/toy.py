@@ -1,0 +1,37 @@
+"""The Diffusion Playground's "toy" diffusion: learn to undo a random amount of noise in one go.
+
+Corruption mixes an image with uniform noise over the data range, x_c = (1 - a) x + a u with
+a ~ U[0, 1] per image and u ~ U[-1, 1]; the network sees only x_c and predicts x directly, with a
+plain mean squared error. Its sampler (:func:`ddpm.samplers.toy.toy_sample`) walks from pure noise
+to an image in N small moves towards the network's prediction. It is not a DDPM (there is no
+variance-preserving forward process), which is what makes it a useful baseline to compare with.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+
+def corrupt(x0: torch.Tensor, amount: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """Mix each image with ``noise`` in proportion ``amount`` (shape (B,), values in [0, 1])."""
+    a = amount.view(-1, *([1] * (x0.dim() - 1))).to(x0.dtype)
+    return x0 * (1.0 - a) + noise * a
+
+
+class ToyDiffusion:
+    """Training objective of the toy diffusion (the interface the trainer shares with GaussianDiffusion)."""
+
+    def training_losses(
+        self, model: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, amount: torch.Tensor, noise: torch.Tensor
+    ) -> torch.Tensor:
+        prediction = model(corrupt(x0, amount, noise))
+        return (prediction.float() - x0.float()).square().mean(dim=tuple(range(1, x0.dim())))
+
+    def loss(self, model, x0: torch.Tensor, generator: torch.Generator | None = None, **model_kwargs) -> torch.Tensor:
+        if model_kwargs.get("cond") is not None:
+            raise ValueError("the toy diffusion is unconditional")
+        amount = torch.rand(x0.shape[0], generator=generator, device=x0.device)
+        noise = torch.rand(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype) * 2.0 - 1.0
+        return self.training_losses(model, x0, amount, noise)

@@ -1,0 +1,92 @@
+"""Networks keep the input shape, count the paper's parameters, and honour their conditioning."""
+
+import pytest
+import torch
+
+from ddpm.config import DataSpec, ModelConfig
+from ddpm.errors import ConfigError
+from ddpm.factory import build_model, build_tokenizer
+from ddpm.models.conditioning import CharTokenizer
+from ddpm.models.layers import timestep_embedding
+from ddpm.models.toy import ToyUNet
+from ddpm.models.unet import UNet
+
+
+def _count(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def test_cifar10_unet_has_the_papers_35_7m_parameters():
+    model = UNet(3, (32, 32), base_channels=128, channel_mult=(1, 2, 2, 2), num_res_blocks=2, attention_resolutions=(16,), dropout=0.1)
+    assert _count(model) == 35_746_307  # Ho et al. 2020, Table 1: 35.7M
+
+
+@pytest.mark.parametrize(
+    "channels, size, mult, attn",
+    [(1, (28, 28), (1, 2, 2), (14,)), (3, (32, 32), (1, 2, 2, 2), (16,)), (1, (32, 128), (1, 2, 2), (8,)), (3, (16, 16), (1, 2), ())],
+)
+def test_unet_keeps_the_input_shape(channels, size, mult, attn):
+    model = UNet(channels, size, base_channels=32, channel_mult=mult, num_res_blocks=1, attention_resolutions=attn)
+    x = torch.randn(2, channels, *size)
+    assert model(x, torch.tensor([0, 999])).shape == x.shape
+
+
+def test_unet_rejects_sizes_the_levels_cannot_halve():
+    with pytest.raises(ConfigError, match="not divisible by 2\\^3"):
+        UNet(1, (28, 28), channel_mult=(1, 2, 2, 2))
+
+
+def test_output_starts_at_zero_and_class_condition_matters_after_training_step():
+    model = build_model(ModelConfig(base_channels=32, conditioning="class"), DataSpec(1, (16, 16), num_classes=10))
+    x, t = torch.randn(2, 1, 16, 16), torch.tensor([10, 10])
+    # The zero-initialised output layer makes the untrained network output exactly 0.
+    assert model(x, t, torch.tensor([1, 2])).abs().max() == 0
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    same_x = x[:1].expand(2, -1, -1, -1)
+    out = model(same_x, t, torch.tensor([3, model.null_condition(torch.tensor([0])).item()]))
+    assert not torch.allclose(out[0], out[1])
+    with pytest.raises(ValueError, match="pass cond"):
+        model(x, t)
+
+
+def test_text_conditional_unet_uses_every_character():
+    data = DataSpec(1, (16, 32), alphabet="abc", text_length=3)
+    model = build_model(ModelConfig(base_channels=32, conditioning="text", attention_resolutions=(8,), text_dim=32, text_layers=1), data)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.02 * torch.randn_like(p))
+    tok = build_tokenizer(data)
+    x = torch.randn(1, 1, 16, 32).expand(2, -1, -1, -1)
+    out = model(x, torch.tensor([5, 5]), tok.encode(["abc", "abb"]))
+    assert out.shape == x.shape and not torch.allclose(out[0], out[1])
+
+
+def test_char_tokenizer_round_trip_and_errors():
+    tok = CharTokenizer("2345678bcdefgmnpwxy", 5)
+    ids = tok.encode(["fngff", "gnfcd", "23"])
+    assert ids.shape == (3, 5) and ids[2, 2:].tolist() == [tok.pad_id] * 3
+    assert tok.decode(ids) == ["fngff", "gnfcd", "23"]
+    with pytest.raises(ConfigError, match="outside the alphabet"):
+        tok.encode(["hello"])
+    with pytest.raises(ConfigError, match="longer than"):
+        tok.encode(["2345678"])
+
+
+def test_timestep_embedding_reference_values():
+    emb = timestep_embedding(torch.tensor([0, 1]), 4)
+    # half = 2, freqs = [1, 1e-4]; sines then cosines.
+    torch.testing.assert_close(emb[0], torch.tensor([0.0, 0.0, 1.0, 1.0]))
+    torch.testing.assert_close(emb[1], torch.tensor([0.841471, 1e-4, 0.540302, 1.0]), rtol=1e-5, atol=1e-6)
+
+
+def test_toy_unet_shape_and_factory_checks():
+    model = build_model(ModelConfig(architecture="toy_unet"), DataSpec(1, (28, 28)))
+    assert isinstance(model, ToyUNet) and model(torch.randn(3, 1, 28, 28)).shape == (3, 1, 28, 28)
+    with pytest.raises(ConfigError, match="unconditional"):
+        build_model(ModelConfig(architecture="toy_unet", conditioning="class"), DataSpec(1, (28, 28), num_classes=10))
+    with pytest.raises(ConfigError, match="unknown model architecture"):
+        build_model(ModelConfig(architecture="transformer"), DataSpec(1, (28, 28)))
+    with pytest.raises(ConfigError, match="class labels"):
+        build_model(ModelConfig(conditioning="class"), DataSpec(1, (28, 28)))
