@@ -1,0 +1,24 @@
+"""Datasets: fetch raw files (verified), prepare train / val / test splits, read them back.
+
+Training and evaluation need only :func:`load_split` and :class:`Split`; the workflow's scripts
+call :func:`fetch_raw`, :func:`prepare_dataset` and :func:`ddpm.data.grid.write_grid`. Every dataset
+fact (files, URLs, checksums, options and defaults) lives in :mod:`ddpm.data.registry`.
+"""
+
+from ddpm.data.fetch import fetch_raw
+from ddpm.data.prepare import prepare_dataset
+from ddpm.data.prepared import SPLITS, Split, load_split
+from ddpm.data.registry import SOURCES, RawFile, Source, get_source, parse_entry
+
+__all__ = [
+    "SOURCES",
+    "SPLITS",
+    "RawFile",
+    "Source",
+    "Split",
+    "fetch_raw",
+    "get_source",
+    "load_split",
+    "parse_entry",
+    "prepare_dataset",
+]
