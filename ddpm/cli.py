@@ -10,10 +10,10 @@ from ddpm.errors import DdpmError
 
 
 def run(main: Callable[[], None]) -> None:
-    """Run a script's ``main``: a :class:`DdpmError` becomes ``error: ...`` on stderr and exit 2."""
+    """Run a script's ``main``: a :class:`DdpmError` becomes ``error: ...`` on stderr and a non-zero exit (2 unless the error says otherwise)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         main()
     except DdpmError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(getattr(exc, "exit_code", 2))

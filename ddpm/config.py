@@ -109,6 +109,16 @@ class SamplingConfig:
     texts: tuple[str, ...] = ()  # text models: strings to draw (each num_images // len times)
     random_texts: int = 0  # text models: also this many random held-out strings of the test split
     trajectory_images: int = 16
+    precision: str = "auto"  # "auto" (bf16 autocast on CUDA) | "fp32" | "bf16"
+    compile: str = "auto"  # "auto" (on CUDA) | "on" | "off"
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    test_loss_seed: int = 0  # timesteps and noise of the test loss: the same for every model
+    batch_size: int = 500
+    kid: bool = True  # also the kernel inception distance (cheap next to sampling)
+    kid_subset_size: int = 1000  # capped at the number of samples
 
 
 def from_dict(cls: type[T], data: dict[str, Any] | None, where: str = "") -> T:
@@ -166,6 +176,7 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
 __all__ = [
     "DataSpec",
     "DiffusionConfig",
+    "EvaluationConfig",
     "ModelConfig",
     "SamplerConfig",
     "SamplingConfig",

@@ -101,12 +101,15 @@ class GaussianDiffusion:
         weight = self.loss_weight(t)
         return mse if weight is None else mse * weight
 
-    def loss(self, model: Denoiser, x0: torch.Tensor, generator: torch.Generator | None = None, **model_kwargs) -> torch.Tensor:
-        """Per-example training loss at uniformly drawn timesteps and fresh Gaussian noise."""
-        t = self.sample_timesteps(x0.shape[0], x0.device, generator)
-        noise = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
-        return self.training_losses(model, x0, t, noise, **model_kwargs)
+    def draw_training_randomness(
+        self, batch_size: int, shape: tuple[int, ...], device: torch.device, generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Uniform timesteps in [0, T) and Gaussian noise for a batch; keys match training_losses."""
+        t = torch.randint(0, self.num_timesteps, (batch_size,), device=device, generator=generator)
+        noise = torch.randn((batch_size, *shape), generator=generator, device=device)
+        return {"t": t, "noise": noise}
 
-    def sample_timesteps(self, batch_size: int, device: torch.device, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Uniform timesteps in [0, T) for a training batch."""
-        return torch.randint(0, self.num_timesteps, (batch_size,), device=device, generator=generator)
+    def loss(self, model: Denoiser, x0: torch.Tensor, generator: torch.Generator | None = None, **model_kwargs) -> torch.Tensor:
+        """Per-example training loss at freshly drawn timesteps and noise."""
+        draws = self.draw_training_randomness(x0.shape[0], tuple(x0.shape[1:]), x0.device, generator)
+        return self.training_losses(model, x0, **draws, **model_kwargs)

@@ -29,9 +29,16 @@ class ToyDiffusion:
         prediction = model(corrupt(x0, amount, noise))
         return (prediction.float() - x0.float()).square().mean(dim=tuple(range(1, x0.dim())))
 
+    def draw_training_randomness(
+        self, batch_size: int, shape: tuple[int, ...], device: torch.device, generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Amounts ~ U[0, 1] and noise ~ U[-1, 1] for a batch; keys match training_losses."""
+        amount = torch.rand(batch_size, generator=generator, device=device)
+        noise = torch.rand((batch_size, *shape), generator=generator, device=device) * 2.0 - 1.0
+        return {"amount": amount, "noise": noise}
+
     def loss(self, model, x0: torch.Tensor, generator: torch.Generator | None = None, **model_kwargs) -> torch.Tensor:
         if model_kwargs.get("cond") is not None:
             raise ValueError("the toy diffusion is unconditional")
-        amount = torch.rand(x0.shape[0], generator=generator, device=x0.device)
-        noise = torch.rand(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype) * 2.0 - 1.0
-        return self.training_losses(model, x0, amount, noise)
+        draws = self.draw_training_randomness(x0.shape[0], tuple(x0.shape[1:]), x0.device, generator)
+        return self.training_losses(model, x0, **draws)

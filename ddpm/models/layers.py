@@ -57,6 +57,18 @@ class ResBlock(nn.Module):
         return self.skip(x) + h
 
 
+def _tokens(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, H*W, C); a free view when x is channels-last (as on CUDA)."""
+    b, c, h, w = x.shape
+    return x.permute(0, 2, 3, 1).reshape(b, h * w, c)
+
+
+def _image(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """(B, H*W, C) -> (B, C, H, W) in channels-last memory, without a copy."""
+    b, n, c = x.shape
+    return x.reshape(b, h, w, c).permute(0, 3, 1, 2)
+
+
 def _heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
     """(B, N, C) -> (B, heads, N, C/heads)."""
     b, n, c = x.shape
@@ -103,17 +115,16 @@ class AttentionBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         b, c, h, w = x.shape
-        q, k, v = self.qkv(self.norm(x)).flatten(2).transpose(1, 2).chunk(3, dim=2)
+        q, k, v = _tokens(self.qkv(self.norm(x))).chunk(3, dim=2)
         out = F.scaled_dot_product_attention(*(_heads(z, self.num_heads) for z in (q, k, v)))
-        x = x + self.proj(_merge_heads(out).transpose(1, 2).reshape(b, c, h, w))
+        x = x + self.proj(_image(_merge_heads(out), h, w))
         if self.cross:
             if context is None:
                 raise ValueError("this attention block needs a text context")
-            queries = (self.cross_norm(x) + self.position).flatten(2).transpose(1, 2)
             k, v = self.cross_kv(context).chunk(2, dim=2)
-            q = self.cross_q(queries)
+            q = self.cross_q(_tokens(self.cross_norm(x) + self.position))
             out = F.scaled_dot_product_attention(*(_heads(z, self.num_heads) for z in (q, k, v)))
-            x = x + self.cross_proj(_merge_heads(out)).transpose(1, 2).reshape(b, c, h, w)
+            x = x + _image(self.cross_proj(_merge_heads(out)), h, w)
         return x
 
 

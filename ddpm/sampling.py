@@ -1,0 +1,126 @@
+"""Sampling a trained model: which conditions to draw, in seeded batches, to uint8 images."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ddpm.config import SamplerConfig, SamplingConfig
+from ddpm.errors import ConfigError
+from ddpm.labels import conditions
+from ddpm.runtime import autocast, maybe_compile, place
+from ddpm.samplers import Trajectory, check_sampler, generate
+from ddpm.training.batches import from_model_range
+from ddpm.training.checkpoint import LoadedModel
+
+
+@dataclass
+class SampleSet:
+    images: np.ndarray  # uint8 (N, H, W, C)
+    seeds: np.ndarray  # int64 (N,)
+    labels: np.ndarray | None  # requested class ids (int64) or texts (unicode), None if unconditional
+
+
+def requested_labels(loaded: LoadedModel, config: SamplingConfig, test_labels: np.ndarray | None = None) -> np.ndarray | None:
+    """What each image is asked to show: classes in turn, or the configured and held-out texts in turn.
+
+    Class models cycle through every class, so each class gets num_images / num_classes images.
+    Text models cycle through ``config.texts`` plus ``config.random_texts`` distinct strings drawn
+    (with seed ``config.seed_start``) from the held-out test split's labels.
+    """
+    n = config.num_images
+    kind = loaded.model_config.conditioning
+    if kind == "none":
+        return None
+    if kind == "class":
+        return np.arange(n, dtype=np.int64) % loaded.data.num_classes
+    texts = list(config.texts)
+    if config.random_texts:
+        if test_labels is None:
+            raise ConfigError("random_texts needs the held-out test split's labels")
+        pool = sorted(set(str(t) for t in test_labels) - set(texts))
+        if len(pool) < config.random_texts:
+            raise ConfigError(f"random_texts={config.random_texts} but the test split has only {len(pool)} other strings")
+        rng = np.random.default_rng(config.seed_start)
+        texts += [pool[i] for i in rng.choice(len(pool), config.random_texts, replace=False)]
+    if not texts:
+        raise ConfigError("a text model needs sampling.texts or sampling.random_texts to know what to draw")
+    return np.array([texts[i % len(texts)] for i in range(n)])
+
+
+def prepare_model(loaded: LoadedModel, device: torch.device, compile_setting: str) -> torch.nn.Module:
+    return maybe_compile(place(loaded.model, device).eval(), device, compile_setting)
+
+
+def sample_set(
+    loaded: LoadedModel,
+    sampler: SamplerConfig,
+    config: SamplingConfig,
+    device: torch.device,
+    labels: np.ndarray | None,
+    *,
+    seeds: Sequence[int] | None = None,
+    progress: bool = True,
+) -> SampleSet:
+    """Generate one image per seed (default: seed_start .. seed_start + num_images - 1)."""
+    check_sampler(sampler, loaded.diffusion)
+    seeds = np.arange(config.seed_start, config.seed_start + config.num_images, dtype=np.int64) if seeds is None else np.asarray(seeds, dtype=np.int64)
+    if labels is not None and len(labels) != len(seeds):
+        raise ValueError("one requested label per seed is needed")
+    model = prepare_model(loaded, device, config.compile)
+    shape = (loaded.data.image_channels, *loaded.data.image_size)
+    cond_all = conditions(labels, loaded.model_config, loaded.data) if labels is not None else None
+    chunks = []
+    bar = tqdm(total=len(seeds), disable=not progress, desc=sampler.label, unit="img", dynamic_ncols=True)
+    for start in range(0, len(seeds), config.batch_size):
+        stop = min(start + config.batch_size, len(seeds))
+        cond = None if cond_all is None else cond_all[start:stop].to(device)
+        with autocast(device, config.precision):
+            images, _ = generate(
+                model,
+                loaded.diffusion,
+                sampler,
+                seeds[start:stop].tolist(),
+                shape,
+                device=device,
+                cond=cond,
+                guidance_scale=config.guidance_scale if cond is not None else 1.0,
+                clip_x0=config.clip_x0,
+            )
+        chunks.append(from_model_range(images).numpy())
+        bar.update(stop - start)
+    bar.close()
+    return SampleSet(np.concatenate(chunks), seeds, labels)
+
+
+def sample_trajectory(
+    loaded: LoadedModel,
+    sampler: SamplerConfig,
+    config: SamplingConfig,
+    device: torch.device,
+    labels: np.ndarray | None,
+    frames: int = 40,
+) -> tuple[np.ndarray, Trajectory]:
+    """A few images with about ``frames`` snapshots of (x_t, predicted x0) along the chain."""
+    n = config.trajectory_images
+    seeds = list(range(config.seed_start, config.seed_start + n))
+    model = place(loaded.model, device).eval()
+    cond = None if labels is None else conditions(labels[:n], loaded.model_config, loaded.data).to(device)
+    with autocast(device, config.precision):
+        images, trajectory = generate(
+            model,
+            loaded.diffusion,
+            sampler,
+            seeds,
+            (loaded.data.image_channels, *loaded.data.image_size),
+            device=device,
+            cond=cond,
+            guidance_scale=config.guidance_scale if cond is not None else 1.0,
+            clip_x0=config.clip_x0,
+            record_every=max(1, sampler.steps // frames),
+        )
+    return from_model_range(images).numpy(), trajectory

@@ -1,0 +1,97 @@
+"""The trainer: outputs, exact resume, divergence, time budget (tiny models on the CPU)."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, TrainingConfig
+from ddpm.errors import TrainingDivergedError
+from ddpm.training import TrainingData, TrainingFiles, load_model_checkpoint, train
+from ddpm.training.checkpoint import STATE_FORMAT, load_torch
+
+MODEL = ModelConfig(base_channels=8, channel_mult=(1, 2), num_res_blocks=1, conditioning="class", dropout=0.1)
+SPEC = DataSpec(1, (8, 8), num_classes=3, class_names=("a", "b", "c"))
+DIFFUSION = DiffusionConfig(timesteps=50)
+
+
+def _data(n=64, seed=0):
+    rng = np.random.default_rng(seed)
+    images = (rng.random((n, 8, 8, 1)) * 255).astype(np.uint8)
+    labels = torch.from_numpy(rng.integers(0, 3, n))
+    return TrainingData(images, labels, images[:16], labels[:16], fingerprint="tiny")
+
+
+def _files(folder):
+    return TrainingFiles(folder / "model.pt", folder / "state.pt", folder / "log.csv", folder / "provenance.json")
+
+
+def _training(**overrides):
+    settings = dict(steps=12, batch_size=8, log_every=3, val_every=6, checkpoint_every=6, warmup_steps=2, seed=3)
+    settings.update(overrides)
+    return TrainingConfig(**settings)
+
+
+def test_training_writes_checkpoint_log_and_provenance(tmp_path):
+    summary = train(MODEL, SPEC, DIFFUSION, _training(), _data(), _files(tmp_path), meta={"experiment": "tiny"}, progress=False)
+    assert summary.steps == 12 and np.isfinite(summary.final_train_loss) and np.isfinite(summary.final_val_loss)
+
+    loaded = load_model_checkpoint(tmp_path / "model.pt")
+    assert loaded.model_config == MODEL and loaded.data == SPEC and loaded.diffusion_config == DIFFUSION
+    assert loaded.meta["experiment"] == "tiny" and loaded.meta["steps"] == 12
+    assert not loaded.model.training  # ready to sample
+
+    with open(tmp_path / "log.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == [3, 6, 9, 12]
+    assert rows[1]["val_loss"] and not rows[0]["val_loss"]
+    assert float(rows[0]["lr"]) == pytest.approx(2e-4)  # warm-up of 2 steps is over
+
+    prov = json.loads((tmp_path / "provenance.json").read_text())
+    assert prov["seed"] == 3 and prov["settings"]["training"]["steps"] == 12
+    assert {"git_commit", "packages", "device"} <= set(prov)
+
+
+def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_run(tmp_path):
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    train(MODEL, SPEC, DIFFUSION, _training(), _data(), _files(straight), progress=False)
+    # The same run stopped after 6 steps (its state saved), then restarted with the full length.
+    first = train(MODEL, SPEC, DIFFUSION, _training(steps=6), _data(), _files(resumed), progress=False)
+    assert first.steps == 6
+    second = train(MODEL, SPEC, DIFFUSION, _training(), _data(), _files(resumed), progress=False)
+    assert second.resumed_from == 6 and second.steps == 12
+
+    a = load_model_checkpoint(straight / "model.pt").model.state_dict()
+    b = load_model_checkpoint(resumed / "model.pt").model.state_dict()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+    # The log of the resumed run is the uninterrupted run's log.
+    assert [r["step"] for r in second.rows] == [3, 6, 9, 12]
+
+
+def test_changed_settings_start_from_scratch(tmp_path):
+    train(MODEL, SPEC, DIFFUSION, _training(steps=6), _data(), _files(tmp_path), progress=False)
+    summary = train(MODEL, SPEC, DIFFUSION, _training(steps=6, lr=1e-3), _data(), _files(tmp_path), progress=False)
+    assert summary.resumed_from == 0
+
+
+def test_divergence_stops_with_a_clear_error_and_keeps_the_last_good_state(tmp_path):
+    files = _files(tmp_path)
+    train(MODEL, SPEC, DIFFUSION, _training(steps=6), _data(), files, progress=False)
+    good = load_torch(files.state, STATE_FORMAT)
+    data = _data()
+    data.train_images[:] = 0
+    with pytest.raises(TrainingDivergedError, match="loss became (nan|inf)"):
+        # A learning rate this large overflows the weights within a few steps.
+        train(MODEL, SPEC, DIFFUSION, _training(steps=60, lr=1e30, grad_clip=0.0, warmup_steps=0), data, files, progress=False)
+    kept = load_torch(files.state, STATE_FORMAT)
+    assert all(torch.isfinite(v).all() for v in kept["model"].values())
+    assert not files.checkpoint.exists() or good["step"] == 6
+
+
+def test_time_budget_ends_the_run_early_with_a_checkpoint(tmp_path):
+    summary = train(MODEL, SPEC, DIFFUSION, _training(steps=10_000, time_budget_s=1e-9), _data(), _files(tmp_path), progress=False)
+    assert summary.steps == 3 and "time budget" in summary.stopped_early
+    assert load_model_checkpoint(tmp_path / "model.pt").meta["steps"] == 3
