@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""Write the experiments table and the samples table as CSV, Markdown and LaTeX (booktabs).
+
+--inputs is JSON mapping each experiment to its result files:
+{"<experiment>": {"provenance": path, "test_loss": path or null, "classifier_metrics": path or null,
+                  "runs": {"<run>": {"metrics": path, "info": path}}}}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ddpm.cli import run
+from ddpm.errors import ConfigError
+from ddpm.report.results import read_results
+from ddpm.report.tables import experiments_table, samples_table, write_table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--inputs", required=True, help="JSON: experiment -> its result files (see above)")
+    parser.add_argument("--out-dir", required=True, type=Path, help="folder for experiments.* and samples.*")
+    args = parser.parse_args()
+
+    try:
+        inputs = json.loads(args.inputs)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--inputs is not valid JSON ({exc})") from None
+    experiments, runs = read_results(inputs)
+    write_table(experiments_table(experiments), args.out_dir)
+    write_table(samples_table(runs), args.out_dir)
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""Plot a trained denoiser's input (a test image noised at several levels) and the x0 it predicts."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ddpm.cli import run
+from ddpm.report.figures import pick_examples, plot_denoiser
+from ddpm.report.grids import label_titles
+from ddpm.report.results import read_split
+from ddpm.runtime import resolve_device
+from ddpm.training import load_model_checkpoint
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--checkpoint", required=True, type=Path)
+    parser.add_argument("--data", required=True, type=Path, help="the prepared test split (.npz, its .json beside it)")
+    parser.add_argument("--num-images", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0, help="picks the images and draws the noise")
+    parser.add_argument("--title", default="", help="figure title (default: the checkpoint's experiment)")
+    parser.add_argument("--out", required=True, type=Path, help="PNG to write")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+
+    device = resolve_device(args.device)
+    loaded = load_model_checkpoint(args.checkpoint, device)
+    split = read_split(args.data)
+    chosen = pick_examples(split.labels, args.num_images, args.seed)
+    labels = None if loaded.model_config.conditioning == "none" else split.labels[chosen]
+    names = label_titles(labels, loaded.data.class_names, [f"test #{i}" for i in chosen])
+    plot_denoiser(
+        args.out, loaded, split.images[chosen], labels,
+        image_names=names, seed=args.seed, device=device, title=args.title or loaded.meta.get("experiment", ""),
+    )
+
+
+if __name__ == "__main__":
+    run(main)

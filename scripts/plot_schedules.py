@@ -1,0 +1,25 @@
+#!/usr/bin/env python3
+"""Plot the constants of beta schedules against t (betas, alpha-bar, its square roots, posterior variance, log SNR)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ddpm.cli import run
+from ddpm.report.figures import plot_schedules
+from ddpm.schedules import beta_schedule_names
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--schedules", nargs="+", default=beta_schedule_names(), help="schedule names (default: every registered one)")
+    parser.add_argument("--timesteps", type=int, default=1000, help="T, the number of diffusion steps")
+    parser.add_argument("--out", required=True, type=Path, help="PNG to write")
+    args = parser.parse_args()
+
+    plot_schedules(args.out, args.schedules, args.timesteps)
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Plot samples of the same seeds drawn with different numbers of sampling steps (e.g. 5, 20 and all)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ddpm.cli import run
+from ddpm.config import SamplerConfig, SamplingConfig, from_dict
+from ddpm.report.figures import plot_samples_by_steps, resolve_step_counts, samples_by_steps
+from ddpm.report.grids import label_titles
+from ddpm.report.results import read_split
+from ddpm.runtime import resolve_device
+from ddpm.sampling import requested_labels
+from ddpm.toy import ToyDiffusion
+from ddpm.training import load_model_checkpoint
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--checkpoint", required=True, type=Path)
+    parser.add_argument("--steps", nargs="+", default=["5", "20", "all"], help="step counts; 'all' is T (toy diffusion: 100)")
+    parser.add_argument("--sampler", help="sampler setting as JSON; its steps are replaced (default: DDIM with eta 0, or the toy sampler)")
+    parser.add_argument("--sampling", default="{}", help="sampling settings as JSON (seed_start, guidance_scale, clip_x0, texts, ...)")
+    parser.add_argument("--num-images", type=int, default=8, help="seeds seed_start .. seed_start + N - 1")
+    parser.add_argument("--test", type=Path, help="prepared test split: held-out strings for random_texts")
+    parser.add_argument("--title", default="", help="figure title (default: experiment, sampler and guidance)")
+    parser.add_argument("--out", required=True, type=Path, help="PNG to write")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+
+    device = resolve_device(args.device)
+    loaded = load_model_checkpoint(args.checkpoint, device)
+    toy = isinstance(loaded.diffusion, ToyDiffusion)
+    default_sampler = {"sampler": "toy"} if toy else {"sampler": "ddim", "eta": 0.0}
+    sampler = from_dict(SamplerConfig, json.loads(args.sampler) if args.sampler else default_sampler, "sampler")
+    config = dataclasses.replace(from_dict(SamplingConfig, json.loads(args.sampling), "sampling"), num_images=args.num_images)
+    test_labels = read_split(args.test).labels if args.test else None
+    labels = requested_labels(loaded, config, test_labels)
+    seeds = np.arange(config.seed_start, config.seed_start + args.num_images)
+    counts = resolve_step_counts(args.steps, loaded.diffusion)
+
+    samples = samples_by_steps(loaded, sampler, counts, config, seeds, labels, device)
+    guidance = f", guidance {config.guidance_scale:g}" if labels is not None else ""
+    title = args.title or f"{loaded.meta.get('experiment') or 'samples'}: {sampler.sampler} sampler{guidance}, same seed per column"
+    columns = label_titles(labels, loaded.data.class_names, [f"seed {s}" for s in seeds])
+    all_steps = None if toy else loaded.diffusion.num_timesteps
+    plot_samples_by_steps(args.out, samples, counts, columns, all_steps=all_steps, title=title)
+
+
+if __name__ == "__main__":
+    run(main)

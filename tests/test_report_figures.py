@@ -1,0 +1,268 @@
+"""Report figures and their scripts, with tiny freshly built models and tiny data in tmp_path."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, SamplerConfig, SamplingConfig
+from ddpm.errors import ConfigError, DataError
+from ddpm.factory import build_diffusion, build_model
+from ddpm.report.figures import (
+    denoiser_outputs,
+    noise_levels,
+    noised,
+    pick_examples,
+    plot_fid_vs_steps,
+    plot_loss_curves,
+    plot_schedules,
+    resolve_step_counts,
+    samples_by_steps,
+)
+from ddpm.report.results import RunResult, TrainLog, Unavailable
+from ddpm.training import load_model_checkpoint, save_model_checkpoint
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+CLASSES = ("zero", "one", "two")
+# Cosine allows a tiny T (the linear schedule needs T > 20), which keeps every chain short.
+GAUSSIAN = DiffusionConfig(schedule="cosine", timesteps=10)
+TINY_UNET = dict(base_channels=8, channel_mult=(1,), num_res_blocks=1, dropout=0.0)
+
+
+def _checkpoint(path: Path, model_config: ModelConfig, data: DataSpec, diffusion: DiffusionConfig) -> Path:
+    torch.manual_seed(0)
+    save_model_checkpoint(path, build_model(model_config, data), model_config, data, diffusion, {"experiment": "tiny_exp"})
+    return path
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: for these tiny networks, waking a second thread costs more than it gains,
+    and many times more when other processes share the cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("checkpoints")
+    grey = DataSpec(1, (8, 8), 3, CLASSES)
+    return {
+        "class": _checkpoint(folder / "class.pt", ModelConfig(conditioning="class", **TINY_UNET), grey, GAUSSIAN),
+        "text": _checkpoint(
+            folder / "text.pt",
+            ModelConfig(conditioning="text", text_dim=8, text_layers=1, **TINY_UNET),
+            DataSpec(1, (8, 8), alphabet="ab", text_length=2),
+            GAUSSIAN,
+        ),
+        "toy": _checkpoint(folder / "toy.pt", ModelConfig(architecture="toy_unet", toy_channels=(4, 4, 4)), DataSpec(3, (8, 8)), DiffusionConfig(kind="toy")),
+    }
+
+
+def _split(folder: Path, labels: np.ndarray, channels: int = 1, **meta: object) -> Path:
+    """A prepared test split as notes/contracts.md describes it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    images = np.random.default_rng(0).integers(0, 256, (len(labels), 8, 8, channels)).astype(np.uint8)
+    np.savez(folder / "test.npz", images=images, labels=labels)
+    sidecar = {"dataset": "tiny", "source": "test", "split": "test", "count": len(labels), "image_shape": [8, 8, channels], **meta}
+    (folder / "test.json").write_text(json.dumps(sidecar))
+    return folder / "test.npz"
+
+
+@pytest.fixture
+def class_split(tmp_path) -> Path:
+    return _split(tmp_path / "data", np.arange(9) % 3, label_kind="class", num_classes=3, class_names=list(CLASSES))
+
+
+def _script(monkeypatch, name: str, *args: object) -> None:
+    monkeypatch.setattr(sys, "argv", [name, *map(str, args)])
+    runpy.run_path(str(SCRIPTS / name), run_name="__main__")
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        return image.size
+
+
+# -- library ------------------------------------------------------------------------------------------
+
+
+def test_plot_schedules(tmp_path):
+    plot_schedules(tmp_path / "s.png", ["linear", "cosine"], 100)
+    width, height = _png_size(tmp_path / "s.png")
+    assert 600 < width < 1600 and 300 < height < 1000
+    with pytest.raises(ConfigError, match="unknown beta schedule"):
+        plot_schedules(tmp_path / "bad.png", ["lineer"], 100)
+
+
+def test_noise_levels_follow_the_signal_left():
+    diffusion = build_diffusion(DiffusionConfig(schedule="linear", timesteps=1000))
+    levels = noise_levels(diffusion, (1.0, 0.5, 0.1), (), last_step=True)
+    assert levels.values[0] == 0 and levels.values[-1] == 999 and list(levels.values) == sorted(levels.values)
+    middle = int(levels.values[1])
+    assert diffusion.schedule.sqrt_alphas_cumprod[middle] == pytest.approx(0.5, abs=0.01)
+    toy = noise_levels(build_diffusion(DiffusionConfig(kind="toy")), (0.5,), (0.0, 0.5))
+    assert toy.values == (0.0, 0.5) and toy.titles == ("amount 0", "amount 0.5")
+
+
+def test_noised_uses_one_noise_draw_per_image():
+    images = np.full((2, 4, 4, 1), 255, np.uint8)
+    toy = noised(build_diffusion(DiffusionConfig(kind="toy")), images, (0.0, 1.0), seed=3)
+    torch.testing.assert_close(toy[0], torch.ones_like(toy[0]))  # amount 0: the image itself
+    gaussian = build_diffusion(GAUSSIAN)
+    a, b = noised(gaussian, images, (9.0,), seed=3), noised(gaussian, images, (9.0,), seed=3)
+    torch.testing.assert_close(a, b)
+    assert not torch.equal(a[0, 0], a[0, 1])  # images get different noise
+
+
+def test_pick_examples_prefers_distinct_labels():
+    labels = np.array([0, 0, 0, 0, 1, 1, 2])
+    picked = pick_examples(labels, 3, seed=0)
+    assert sorted(labels[picked]) == [0, 1, 2]
+    assert len(set(pick_examples(labels, 7, seed=1))) == 7
+    with pytest.raises(ConfigError, match="cannot pick 8"):
+        pick_examples(labels, 8, seed=0)
+
+
+def test_denoiser_outputs_shapes(checkpoints):
+    loaded = load_model_checkpoint(checkpoints["class"])
+    images = np.zeros((2, 8, 8, 1), np.uint8)
+    inputs, outputs = denoiser_outputs(loaded, images, np.array([0, 2]), (1.0, 5.0, 9.0), seed=0, device=torch.device("cpu"))
+    assert inputs.shape == outputs.shape == (3, 2, 8, 8, 1) and outputs.dtype == np.uint8
+
+
+def test_resolve_step_counts():
+    gaussian = build_diffusion(DiffusionConfig(schedule="linear", timesteps=50))
+    toy = build_diffusion(DiffusionConfig(kind="toy"))
+    assert resolve_step_counts(["5", "20", "all"], gaussian) == [5, 20, 50]
+    assert resolve_step_counts(["5", "20", "all"], toy) == [5, 20, 100]
+    assert resolve_step_counts(["5", "200", "all"], toy) == [5, 200]
+    with pytest.raises(ConfigError, match="'five'"):
+        resolve_step_counts(["five"], gaussian)
+
+
+def test_samples_by_steps_keeps_the_seeds(checkpoints):
+    loaded = load_model_checkpoint(checkpoints["class"])
+    config = SamplingConfig(num_images=2, guidance_scale=2.0)
+    samples = samples_by_steps(loaded, SamplerConfig("ddim"), [2, 10, 10], config, [7, 8], np.array([0, 1]), torch.device("cpu"))
+    assert samples.shape == (3, 2, 8, 8, 1)
+    np.testing.assert_array_equal(samples[1], samples[2])  # same seeds and steps: the same images
+
+
+def test_plot_loss_curves(tmp_path):
+    log = TrainLog(np.array([10, 20, 30]), np.array([1.0, 0.5, 0.2]), np.array([np.nan, 0.6, 0.3]))
+    plot_loss_curves(tmp_path / "loss.png", log, title="tiny")
+    assert _png_size(tmp_path / "loss.png")[0] > 300
+
+
+def _run(steps: int, fid: dict, sampler: str = "ddim") -> RunResult:
+    return RunResult("e", f"{sampler}{steps}", sampler, steps, 0.0, "small", "uniform", None, 10.0, fid, {}, None)
+
+
+def test_plot_fid_vs_steps_notes_unavailable_feature_sets(tmp_path):
+    missing = Unavailable("no Inception weights")
+    runs = [_run(s, {"classifier": 10.0 / s, "inception": missing}) for s in (5, 10, 50)] + [_run(1000, {"classifier": 0.1, "inception": missing}, "ddpm")]
+    plot_fid_vs_steps(tmp_path / "fid.png", runs, title="tiny")
+    assert _png_size(tmp_path / "fid.png")[0] > 300
+    plot_fid_vs_steps(tmp_path / "none.png", [_run(5, {"inception": missing})])  # nothing to plot: a note
+    assert (tmp_path / "none.png").exists()
+    with pytest.raises(DataError, match="no evaluated runs"):
+        plot_fid_vs_steps(tmp_path / "empty.png", [])
+
+
+# -- scripts ------------------------------------------------------------------------------------------
+
+
+def test_plot_schedules_script(monkeypatch, tmp_path):
+    _script(monkeypatch, "plot_schedules.py", "--schedules", "linear", "cosine", "sigmoid", "--timesteps", "50", "--out", tmp_path / "s.png")
+    assert _png_size(tmp_path / "s.png")[0] > 600
+
+
+def test_plot_forward_process_script(monkeypatch, tmp_path, checkpoints, class_split):
+    _script(monkeypatch, "plot_forward_process.py", "--data", class_split, "--checkpoint", checkpoints["class"], "--out", tmp_path / "f.png", "--num-images", 3)
+    _script(monkeypatch, "plot_forward_process.py", "--data", class_split, "--diffusion", '{"kind": "toy"}', "--out", tmp_path / "toy.png")
+    for name in ("f.png", "toy.png"):
+        width, height = _png_size(tmp_path / name)
+        assert width > 200 and height > 100
+
+
+def test_plot_denoiser_script(monkeypatch, tmp_path, checkpoints, class_split):
+    _script(
+        monkeypatch, "plot_denoiser.py",
+        "--checkpoint", checkpoints["class"], "--data", class_split, "--num-images", 2, "--out", tmp_path / "d.png", "--device", "cpu",
+    )
+    toy_split = _split(tmp_path / "rgb", np.zeros(3, np.int64), channels=3, label_kind="none")
+    _script(monkeypatch, "plot_denoiser.py", "--checkpoint", checkpoints["toy"], "--data", toy_split, "--num-images", 2, "--out", tmp_path / "toy.png")
+    assert _png_size(tmp_path / "d.png")[1] > 200 and _png_size(tmp_path / "toy.png")[1] > 200
+
+
+def test_plot_steps_script(monkeypatch, tmp_path, checkpoints):
+    _script(monkeypatch, "plot_steps.py", "--checkpoint", checkpoints["class"], "--steps", "2", "5", "all", "--num-images", 3,
+            "--sampling", '{"guidance_scale": 2.0}', "--out", tmp_path / "steps.png")
+    _script(monkeypatch, "plot_steps.py", "--checkpoint", checkpoints["toy"], "--steps", "2", "3", "--num-images", 2, "--out", tmp_path / "toy.png")
+    assert _png_size(tmp_path / "steps.png")[1] > 150 and (tmp_path / "toy.png").exists()
+
+
+def test_sample_trajectory_script(monkeypatch, tmp_path, checkpoints):
+    out = tmp_path / "trajectory"
+    _script(monkeypatch, "sample_trajectory.py", "--checkpoint", checkpoints["text"], "--sampler", '{"sampler": "ddim", "steps": 10}',
+            "--sampling", '{"trajectory_images": 3, "texts": ["ab", "ba"]}', "--frames", 4,
+            "--out-npz", out / "t.npz", "--out-gif", out / "t.gif")
+    with np.load(out / "t.npz", allow_pickle=False) as z:
+        frames = len(z["timesteps"])
+        assert z["x_t"].shape == z["x0"].shape == (frames, 3, 8, 8, 1) and z["x_t"].dtype == np.uint8
+        assert z["timesteps"][0] == 9 and z["timesteps"][-1] == 0
+        assert z["labels"].tolist() == ["ab", "ba", "ab"] and z["seeds"].tolist() == [0, 1, 2] and z["images"].shape == (3, 8, 8, 1)
+    with Image.open(out / "t.gif") as gif:
+        assert gif.format == "GIF" and gif.n_frames == frames
+    assert (out / "t.gif").stat().st_size < 100_000
+
+
+def test_plot_loss_curves_and_fid_scripts(monkeypatch, tmp_path):
+    log = tmp_path / "train_log.csv"
+    log.write_text("step,train_loss,val_loss,lr,images_per_s,elapsed_s\n10,0.5,,1e-4,100,1\n20,0.25,0.3,1e-4,100,2\n")
+    _script(monkeypatch, "plot_loss_curves.py", "--log", log, "--out", tmp_path / "loss.png", "--title", "tiny")
+    info, metrics = tmp_path / "ddim5.json", tmp_path / "eval_ddim5.json"
+    info.write_text(json.dumps({"run": "ddim5", "sampler": {"sampler": "ddim", "steps": 5}, "images_per_s": 3.0, "requested": None}))
+    metrics.write_text(
+        json.dumps(
+            {
+                "fid": {"classifier": 3.5, "inception": None},
+                "fid_unavailable": {"inception": "unavailable: no Inception weights"},
+                "kid": {},
+                "conditional": None,
+            }
+        )
+    )
+    _script(monkeypatch, "plot_fid_vs_steps.py", "--metrics", metrics, "--info", info, "--out", tmp_path / "fid.png")
+    assert _png_size(tmp_path / "loss.png")[0] > 300 and _png_size(tmp_path / "fid.png")[0] > 300
+
+
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("plot_denoiser.py", ["--checkpoint", "{missing}", "--data", "{split}", "--out", "{out}"]),
+        ("plot_steps.py", ["--checkpoint", "{missing}", "--out", "{out}"]),
+        ("sample_trajectory.py", ["--checkpoint", "{missing}", "--sampler", "{{}}", "--out-npz", "{out}.npz", "--out-gif", "{out}"]),
+        ("plot_forward_process.py", ["--data", "{missing}", "--diffusion", "{{}}", "--out", "{out}"]),
+        ("plot_loss_curves.py", ["--log", "{missing}", "--out", "{out}"]),
+        ("plot_fid_vs_steps.py", ["--metrics", "{missing}", "--info", "{missing}", "--out", "{out}"]),
+    ],
+)
+def test_scripts_exit_2_naming_a_missing_input(monkeypatch, tmp_path, capsys, class_split, name, args):
+    missing, out = tmp_path / "missing.file", tmp_path / "out.png"
+    with pytest.raises(SystemExit) as exit_info:
+        _script(monkeypatch, name, *(a.format(missing=missing, split=class_split, out=out) for a in args))
+    assert exit_info.value.code == 2
+    assert str(missing) in capsys.readouterr().err
+    assert not out.exists()

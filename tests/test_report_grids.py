@@ -1,0 +1,110 @@
+"""Image grids and the trajectory GIF, on tiny synthetic images in tmp_path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ddpm.errors import DataError
+from ddpm.report.animation import write_trajectory_gif
+from ddpm.report.grids import image_rows_figure, label_titles, tile_images, write_sample_grid
+
+
+def _images(n: int, h: int = 8, w: int = 8, c: int = 1, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (n, h, w, c)).astype(np.uint8)
+
+
+def _texts(figure) -> list[str]:
+    return [t.get_text() for ax in figure.axes for t in ax.texts]
+
+
+def test_tile_images_places_images_row_major_with_background_gaps():
+    images = np.stack([np.full((2, 3, 1), v, np.uint8) for v in (10, 20, 30)])
+    canvas = tile_images(images, cols=2, gap=1, background=128)
+    assert canvas.shape == (2 * 2 + 1, 2 * 3 + 1, 1)
+    assert canvas[0, 0, 0] == 10 and canvas[0, 4, 0] == 20 and canvas[3, 0, 0] == 30
+    assert canvas[2, 0, 0] == 128  # gap row
+    assert canvas[3, 4, 0] == 128  # the empty fourth cell
+
+
+def test_image_rows_figure_has_one_axes_per_row_and_all_titles():
+    rows = [_images(3), _images(2, seed=1)]
+    figure = image_rows_figure(rows, title="t", row_labels=["first", "second"], cell_titles=[["a", "b", "c"], ["d", "e"]])
+    assert len(figure.axes) == 2
+    assert set(_texts(figure)) == {"first", "second", "a", "b", "c", "d", "e"}
+    with pytest.raises(DataError, match="one shape"):
+        image_rows_figure([_images(2), _images(2, h=4)])
+
+
+def test_label_titles():
+    assert label_titles(np.array([1, 0]), ["cat", "dog"], ()) == ["dog", "cat"]
+    assert label_titles(np.array(["ab", "ba"]), [], ()) == ["ab", "ba"]
+    assert label_titles(None, [], ["seed 0"]) == ["seed 0"]
+
+
+@pytest.mark.parametrize(
+    "labels, names",
+    [
+        (np.arange(30) % 3, ["zero", "one", "two"]),  # one row per class
+        (np.array(["fngff", "gnfcd"] * 15), []),  # cells titled with strings
+        (None, []),  # a plain grid
+    ],
+)
+def test_write_sample_grid_writes_a_png(tmp_path, labels, names):
+    path = tmp_path / "grid.png"
+    write_sample_grid(path, _images(30), labels, names, "tiny: ddim10")
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        assert 100 < image.width < 1500 and 50 < image.height < 1500
+    assert not list(tmp_path.glob(".*"))  # no temporary file left behind
+
+
+def test_write_sample_grid_refuses_bad_input(tmp_path):
+    with pytest.raises(DataError, match="uint8"):
+        write_sample_grid(tmp_path / "g.png", _images(4).astype(np.float32), None, [], "")
+    with pytest.raises(DataError, match="one label per image"):
+        write_sample_grid(tmp_path / "g.png", _images(4), np.arange(3), [], "")
+    with pytest.raises(DataError, match="class names"):
+        write_sample_grid(tmp_path / "g.png", _images(4), np.array([0, 1, 2, 5]), ["a", "b", "c"], "")
+    assert not (tmp_path / "g.png").exists()
+
+
+def _trajectory(frames: int, batch: int, size: int, channels: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """x_t fading from noise to a bar, and x0 the bar: like a real chain, noise dominates early frames."""
+    rng = np.random.default_rng(0)
+    clean = np.zeros((batch, size, size, channels))
+    clean[:, size // 4 : 3 * size // 4, size // 2 - 2 : size // 2 + 2] = 1.0
+    signal = np.linspace(0, 1, frames)[:, None, None, None, None]
+    x_t = signal * clean + (1 - signal) * rng.random((frames, batch, size, size, channels))
+    return (x_t * 255).astype(np.uint8), np.broadcast_to(clean * 255, x_t.shape).astype(np.uint8)
+
+
+def test_trajectory_gif_is_small_and_holds_its_last_frame(tmp_path):
+    x_t, x0 = _trajectory(frames=41, batch=16, size=28)
+    path = tmp_path / "trajectory.gif"
+    write_trajectory_gif(path, x_t, x0, [f"t = {t}" for t in range(41)], image_labels=[str(i % 10) for i in range(16)], hold_ms=1500)
+    assert path.stat().st_size < 300_000
+    with Image.open(path) as gif:
+        assert gif.format == "GIF" and 2 <= gif.n_frames <= 20
+        first = gif.info["duration"]
+        gif.seek(gif.n_frames - 1)
+        assert gif.info["duration"] == 1500 > first
+        assert gif.width > 2 * 4 * 28  # both panels of a 4x4 grid
+
+
+def test_trajectory_gif_in_colour(tmp_path):
+    x_t, x0 = _trajectory(frames=5, batch=4, size=8, channels=3)
+    write_trajectory_gif(tmp_path / "t.gif", x_t, x0, list("abcde"))
+    with Image.open(tmp_path / "t.gif") as gif:
+        assert gif.n_frames == 5
+
+
+def test_trajectory_gif_refuses_mismatched_input(tmp_path):
+    x_t, x0 = _trajectory(frames=3, batch=2, size=8)
+    with pytest.raises(DataError, match="one label per frame"):
+        write_trajectory_gif(tmp_path / "t.gif", x_t, x0, ["only one"])
+    with pytest.raises(DataError, match="must both be uint8"):
+        write_trajectory_gif(tmp_path / "t.gif", x_t, x0[:, :1], ["a", "b", "c"])
+    with pytest.raises(DataError, match="one label per image"):
+        write_trajectory_gif(tmp_path / "t.gif", x_t, x0, ["a", "b", "c"], image_labels=["x"])
