@@ -1,0 +1,75 @@
+"""Every metric of one sample set: FID/KID per reference feature set and, for labelled samples, accuracy.
+
+A feature set whose features cannot be computed offline is reported as null with the reason, so one
+missing Inception file never costs the rest of the evaluation.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from ddpm.errors import ConfigError, FeaturesUnavailableError
+from ddpm.evaluation.classifier import load_classifier
+from ddpm.evaluation.conditional import conditional_accuracy
+from ddpm.evaluation.features import build_extractor
+from ddpm.evaluation.fid import MetricConfig, ReferenceStats, score_against_reference
+from ddpm.evaluation.images import check_images
+
+
+def evaluate_sample_set(
+    images: np.ndarray,
+    labels: np.ndarray | None,
+    references: Sequence[ReferenceStats],
+    *,
+    classifier_path: str | os.PathLike | None = None,
+    inception_weights: str | os.PathLike | None = None,
+    config: MetricConfig = MetricConfig(),
+    device: torch.device | str = "cpu",
+) -> dict[str, Any]:
+    """Metrics of uint8 (N, H, W, C) ``images`` (requested ``labels`` for conditional samples).
+
+    Returns ``{"num_images", "image_shape", "fid": {set: float | None}, "fid_unavailable": {set: reason},
+    "kid": {set: {"mean", "std", "subset_size", "subsets"} | None}, "conditional": dict | None}``.
+    """
+    check_images(images, source="samples")
+    feature_sets = [reference.feature_set for reference in references]
+    if len(set(feature_sets)) != len(feature_sets):
+        raise ConfigError(f"one reference per feature set, got {feature_sets}")
+    metrics: dict[str, Any] = {
+        "num_images": len(images),
+        "image_shape": list(images.shape[1:]),
+        "fid": {},
+        "fid_unavailable": {},
+        "kid": {},
+        "conditional": None,
+    }
+    for reference in references:
+        name = reference.feature_set
+        try:
+            if not reference.available:
+                raise FeaturesUnavailableError(reference.unavailable)
+            extractor = build_extractor(name, classifier_path=classifier_path, inception_weights=inception_weights)
+            scores = score_against_reference(images, extractor, reference, config=config, device=device)
+        except FeaturesUnavailableError as exc:
+            metrics["fid"][name] = metrics["kid"][name] = None
+            metrics["fid_unavailable"][name] = f"unavailable: {exc}"
+            continue
+        metrics["fid"][name] = scores.fid
+        metrics["kid"][name] = None if scores.kid_mean is None else {
+            "mean": scores.kid_mean,
+            "std": scores.kid_std,
+            "subset_size": scores.kid_subset_size,
+            "subsets": config.kid_subsets,
+        }
+    if labels is not None:
+        if classifier_path is None:
+            raise ConfigError("the samples carry requested labels; scoring them needs a classifier (--classifier)")
+        judge = load_classifier(classifier_path)
+        metrics["conditional"] = conditional_accuracy(
+            judge, images, labels, batch_size=config.batch_size, device=device
+        )
+    return metrics

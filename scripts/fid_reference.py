@@ -1,0 +1,54 @@
+"""Reference statistics of a dataset's real test images for one feature set (FID/KID).
+
+For --features inception without weights on disk, writes a reference that records why, so the
+rules downstream still get their input and report the feature set as unavailable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+
+from ddpm.cli import run
+from ddpm.runtime import resolve_device
+from ddpm.config import from_dict
+from ddpm.errors import FeaturesUnavailableError
+from ddpm.evaluation.features import FEATURE_SETS, build_extractor
+from ddpm.evaluation.fid import MetricConfig, compute_reference, save_reference, unavailable_reference
+from ddpm.evaluation.images import read_split
+
+log = logging.getLogger("fid_reference")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", required=True, help="prepared test.npz")
+    parser.add_argument("--features", required=True, choices=FEATURE_SETS)
+    parser.add_argument("--classifier", help="classifier checkpoint (for --features classifier)")
+    parser.add_argument(
+        "--inception-weights", help="Inception weights file (else $DDPM_INCEPTION_WEIGHTS, then torch hub's cache)"
+    )
+    parser.add_argument("--out", required=True, help="reference statistics .npz to write")
+    parser.add_argument("--config", default="{}", help="MetricConfig settings as JSON (default: its defaults)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
+    args = parser.parse_args()
+    args.device = resolve_device(args.device)
+
+    config = from_dict(MetricConfig, json.loads(args.config), "metrics")
+    images, _, meta = read_split(args.data)
+    try:
+        extractor = build_extractor(
+            args.features, classifier_path=args.classifier, inception_weights=args.inception_weights
+        )
+    except FeaturesUnavailableError as exc:
+        log.warning("%s features unavailable: %s", args.features, exc)
+        save_reference(args.out, unavailable_reference(args.features, str(exc), images.shape[1:]))
+        return
+    stats = compute_reference(images, extractor, config=config, device=args.device)
+    log.info("%s: %s reference of %d images, %d-d", meta.get("dataset"), args.features, stats.count, len(stats.mean))
+    save_reference(args.out, stats)
+
+
+if __name__ == "__main__":
+    run(main)
