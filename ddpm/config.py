@@ -115,10 +115,10 @@ class SamplingConfig:
 
 @dataclass(frozen=True)
 class EvaluationConfig:
+    """The test-set loss (FID and KID settings are ddpm.evaluation.fid.MetricConfig's)."""
+
     test_loss_seed: int = 0  # timesteps and noise of the test loss: the same for every model
     batch_size: int = 500
-    kid: bool = True  # also the kernel inception distance (cheap next to sampling)
-    kid_subset_size: int = 1000  # capped at the number of samples
 
 
 def from_dict(cls: type[T], data: dict[str, Any] | None, where: str = "") -> T:

@@ -1,0 +1,186 @@
+# Config validation and the helpers every rule file uses. Paths of results are defined here and
+# nowhere else; the ddpm package never sees them.
+import json
+import os
+import re
+import shlex
+from pathlib import Path
+
+import yaml
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version, validate
+
+min_version("8.20")
+
+
+
+def _check_dataset_options():
+    """Name the option that does not fit a dataset's source (the schema's own message cannot)."""
+    with open(workflow.source_path("../schemas/datasets.schema.yaml")) as f:
+        blocks = yaml.safe_load(f)["allOf"]
+    problems = []
+    for name, entry in (config.get("datasets") or {}).items():
+        if not isinstance(entry, dict):
+            continue
+        for block in blocks:
+            source = block["if"]["properties"]["source"]
+            if entry.get("source") not in source.get("enum", [source.get("const")]):
+                continue
+            wrong = sorted(k for k, v in block["then"].get("properties", {}).items() if v is False and k in entry)
+            missing = sorted(k for k in block["then"].get("required", []) if k not in entry)
+            if wrong:
+                problems.append(f"dataset {name!r}: option(s) {wrong} do not apply to source {entry['source']!r}")
+            if missing:
+                problems.append(f"dataset {name!r}: source {entry['source']!r} needs option(s) {missing}")
+    if problems:
+        raise WorkflowError("invalid config:\n  " + "\n  ".join(problems))
+
+
+_check_dataset_options()
+# Keys and types; a typo in any key stops the run here, before any job starts.
+validate(config, schema="../schemas/config.schema.yaml")
+
+EXPERIMENTS = config["experiments"]
+DATASETS = config["datasets"]
+FEATURE_SETS = ("classifier", "inception")
+CONDA_ENV = "../envs/ddpm.yaml"
+# Scripts import the ddpm package of this checkout, whether or not (or wherever) it is installed.
+ROOT = Path(workflow.basedir).parent
+# (shell.prefix formats its argument once more, hence the doubled braces of ${PYTHONPATH:+...}.)
+shell.prefix(f"export PYTHONPATH={shlex.quote(str(ROOT))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
+
+# Where raw files come from is not provenance: it reaches the (local) fetch jobs through the
+# environment, so moving to a machine with another mirror reruns nothing.
+if config.get("mirror"):
+    os.environ.update(DDPM_MIRROR=str(config["mirror"]))
+if "download" in config:
+    os.environ.update(DDPM_DOWNLOAD="1" if config["download"] else "0")
+
+# Flags that change results are params of the rules that use them (a change reruns those jobs).
+DEVICE_FLAG = f"--device {config['device']}" if "device" in config else ""
+INCEPTION_FLAG = f"--inception-weights {shlex.quote(config['inception_weights'])}" if config.get("inception_weights") else ""
+GPUS_PER_TRAINING = config.get("gpus_per_training", 1)
+# More than one GPU: torchrun starts one process per GPU and the script trains with DDP.
+TRAIN_LAUNCHER = f"torchrun --standalone --nproc-per-node {GPUS_PER_TRAINING}" if GPUS_PER_TRAINING > 1 else "python"
+METRICS_JSON = json.dumps(config.get("metrics", {}), sort_keys=True)
+CLASSIFIER_JSON = json.dumps(config.get("classifier", {}), sort_keys=True)
+
+
+def run_label(run):
+    """A sampler setting's name in file names and tables: `name`, else sampler + steps."""
+    return run.get("name") or f"{run['sampler']}{run['steps']}"
+
+
+def runs_of(exp):
+    return {run_label(run): run for run in EXPERIMENTS[exp]["sampling"]["runs"]}
+
+
+def _check_references():
+    problems = []
+    for name in config["run"]:
+        if name not in EXPERIMENTS:
+            problems.append(f"run lists {name!r}, which is not under experiments (known: {', '.join(EXPERIMENTS)})")
+    for name, exp in EXPERIMENTS.items():
+        if exp["dataset"] not in DATASETS:
+            problems.append(f"experiment {name!r} uses dataset {exp['dataset']!r}, which is not under datasets (known: {', '.join(DATASETS)})")
+        labels = [run_label(run) for run in exp["sampling"]["runs"]]
+        repeated = sorted({label for label in labels if labels.count(label) > 1})
+        if repeated:
+            problems.append(f"experiment {name!r} has several sampling runs labelled {repeated}; give them distinct `name`s")
+    if problems:
+        raise WorkflowError("invalid config:\n  " + "\n  ".join(problems))
+
+
+_check_references()
+
+wildcard_constraints:
+    exp="|".join(map(re.escape, EXPERIMENTS)),
+    dataset="|".join(map(re.escape, DATASETS)),
+    run=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
+    features="|".join(FEATURE_SETS),
+
+
+def exp_dir(exp):
+    return f"results/experiments/{exp}"
+
+
+def dataset_of(exp):
+    return EXPERIMENTS[exp]["dataset"]
+
+
+def split_of(exp, split):
+    return f"results/data/{dataset_of(exp)}/{split}.npz"
+
+
+def section_json(exp, key):
+    """One section of an experiment as JSON for a script (absent: {} and the dataclass defaults)."""
+    return json.dumps(EXPERIMENTS[exp].get(key, {}), sort_keys=True)
+
+
+def sampling_json(exp):
+    return json.dumps({k: v for k, v in EXPERIMENTS[exp]["sampling"].items() if k != "runs"}, sort_keys=True)
+
+
+def sampler_json(exp, run):
+    runs = runs_of(exp)
+    if run not in runs:
+        raise WorkflowError(f"experiment {exp!r} has no sampling run {run!r} (has: {', '.join(runs)})")
+    return json.dumps(runs[run], sort_keys=True)
+
+
+def needs_test_texts(exp):
+    return EXPERIMENTS[exp]["sampling"].get("random_texts", 0) > 0
+
+
+def experiment_targets(exp):
+    d = exp_dir(exp)
+    runs = list(runs_of(exp))
+    return [
+        f"{d}/model.pt",
+        f"{d}/trajectory.gif",
+        f"{d}/test_loss.json",
+        *[f"{d}/samples/{run}.png" for run in runs],
+        *[f"{d}/metrics/{run}.json" for run in runs],
+        *[f"results/figures/{exp}/{figure}.png" for figure in ("forward_process", "denoiser", "steps", "loss_curves", "fid_vs_steps")],
+        f"results/data/{dataset_of(exp)}/grid.png",
+    ]
+
+
+TABLES = expand("results/tables/{table}.{ext}", table=("experiments", "samples"), ext=("csv", "md", "tex"))
+
+
+def image_folder_contents(wildcards):
+    """An image folder, its sub-folders and files: adding, removing or changing an image reruns."""
+    path = DATASETS[wildcards.dataset].get("path")
+    return [path, *map(str, Path(path).rglob("*"))] if path else []
+
+
+def test_split_flag(exp):
+    """Text experiments draw held-out strings from the test split."""
+    return f"--test {split_of(exp, 'test')}" if needs_test_texts(exp) else ""
+
+
+def figure(path, caption, category, subcategory, labels):
+    return report(path, caption=f"../report/{caption}.rst", category=category, subcategory=subcategory, labels=labels)
+
+
+def table_inputs():
+    """Per experiment in `run`: the files make_tables.py reads."""
+    inputs = {}
+    for exp in config["run"]:
+        d = exp_dir(exp)
+        inputs[exp] = {
+            "provenance": f"{d}/provenance.json",
+            "test_loss": f"{d}/test_loss.json",
+            "classifier_metrics": f"results/classifiers/{dataset_of(exp)}/metrics.json",
+            "runs": {run: {"metrics": f"{d}/metrics/{run}.json", "info": f"{d}/samples/{run}.json"} for run in runs_of(exp)},
+        }
+    return inputs
+
+
+def table_input_files():
+    for files in table_inputs().values():
+        yield from (files["provenance"], files["test_loss"], files["classifier_metrics"])
+        for run in files["runs"].values():
+            yield from run.values()
