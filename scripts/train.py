@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--training", default="{}", help="training settings as JSON")
     parser.add_argument("--checkpoint", required=True, type=Path, help="final model checkpoint to write")
     parser.add_argument("--state", required=True, type=Path, help="resumable training state")
-    parser.add_argument("--log", required=True, type=Path, help="CSV training log")
+    parser.add_argument("--train-log", required=True, type=Path, help="CSV training log")
     parser.add_argument("--provenance", required=True, type=Path, help="provenance JSON")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--experiment", default="", help="experiment name, recorded in the checkpoint")
@@ -46,7 +46,7 @@ def main() -> None:
         fingerprint=json.dumps(train_split.meta, sort_keys=True),
     )
     meta = {"experiment": args.experiment, "dataset": train_split.meta.get("dataset")}
-    train(model, spec, diffusion, training, inputs, TrainingFiles(args.checkpoint, args.state, args.log, args.provenance), device=args.device, meta=meta)
+    train(model, spec, diffusion, training, inputs, TrainingFiles(args.checkpoint, args.state, args.train_log, args.provenance), device=args.device, meta=meta)
 
 
 if __name__ == "__main__":

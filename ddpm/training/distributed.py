@@ -62,3 +62,12 @@ def any_process(flag: bool, process: Process, device: torch.device) -> bool:
 def barrier(process: Process) -> None:
     if process.distributed:
         dist.barrier()
+
+
+def mean_over_processes(value: torch.Tensor, process: Process) -> torch.Tensor:
+    """The mean of ``value`` over all processes (a collective), e.g. of each one's share of the loss."""
+    if not process.distributed:
+        return value
+    value = value.clone()
+    dist.all_reduce(value, op=dist.ReduceOp.SUM)
+    return value / process.world_size

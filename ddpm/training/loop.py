@@ -291,8 +291,9 @@ class _Run:
                 if not (at_log or stop_now or (self.process.distributed and self.step % 10 == 0)):
                     continue
                 if at_log or stop_now:
-                    # One host-device sync per interval: the mean loss and the NaN check.
-                    mean = (loss_sum / interval_steps).item()
+                    # One host-device sync per interval: the mean loss (over every process's share
+                    # of the global batch) and the NaN check.
+                    mean = (distributed.mean_over_processes(loss_sum, self.process) / interval_steps).item()
                     elapsed = time.perf_counter() - interval_start
                     self.train_time += elapsed
                     if not np.isfinite(mean):

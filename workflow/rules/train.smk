@@ -29,7 +29,7 @@ rule train:
     shell:
         "{params.launcher} scripts/train.py --train {input.train:q} --val {input.val:q}"
         " --model {params.model:q} --diffusion {params.diffusion:q} --training {params.training:q}"
-        " --checkpoint {output.checkpoint:q} --state {params.state:q} --log {output.log:q}"
+        " --checkpoint {output.checkpoint:q} --state {params.state:q} --train-log {output.log:q}"
         " --provenance {output.provenance:q} --experiment {wildcards.exp} {params.device} 2> {log:q}"
 
 
