@@ -10,10 +10,13 @@ import contextlib
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
+
+from ddpm.errors import DataError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -51,8 +54,14 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    with open(path) as f:
-        return json.load(f)
+    """A JSON file; a missing or malformed file is a :class:`DataError` naming it."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file; run the step that writes it") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: not a readable JSON file ({exc}); delete it and write it again") from None
 
 
 def save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
@@ -63,8 +72,14 @@ def save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
 
 
 def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+    """All arrays of an ``.npz``; a missing or corrupt file is a :class:`DataError` naming it."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file; run the step that writes it") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({exc}); delete it and write it again") from None
 
 
 def _json_default(obj: Any) -> Any:

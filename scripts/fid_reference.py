@@ -11,12 +11,12 @@ import json
 import logging
 
 from ddpm.cli import run
+from ddpm.data import load_split
 from ddpm.runtime import resolve_device
 from ddpm.config import from_dict
 from ddpm.errors import FeaturesUnavailableError
 from ddpm.evaluation.features import FEATURE_SETS, build_extractor
 from ddpm.evaluation.fid import MetricConfig, compute_reference, save_reference, unavailable_reference
-from ddpm.evaluation.images import read_split
 
 log = logging.getLogger("fid_reference")
 
@@ -36,7 +36,8 @@ def main() -> None:
     args.device = resolve_device(args.device)
 
     config = from_dict(MetricConfig, json.loads(args.config), "metrics")
-    images, _, meta = read_split(args.data)
+    split = load_split(args.data)
+    images, meta = split.images, split.meta
     try:
         extractor = build_extractor(
             args.features, classifier_path=args.classifier, inception_weights=args.inception_weights

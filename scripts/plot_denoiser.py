@@ -7,9 +7,9 @@ import argparse
 from pathlib import Path
 
 from ddpm.cli import run
+from ddpm.data import load_split
 from ddpm.report.figures import pick_examples, plot_denoiser
 from ddpm.report.grids import label_titles
-from ddpm.report.results import read_split
 from ddpm.runtime import resolve_device
 from ddpm.training import load_model_checkpoint
 
@@ -27,7 +27,7 @@ def main() -> None:
 
     device = resolve_device(args.device)
     loaded = load_model_checkpoint(args.checkpoint, device)
-    split = read_split(args.data)
+    split = load_split(args.data)
     chosen = pick_examples(split.labels, args.num_images, args.seed)
     labels = None if loaded.model_config.conditioning == "none" else split.labels[chosen]
     names = label_titles(labels, loaded.data.class_names, [f"test #{i}" for i in chosen])

@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 from ddpm.cli import run
+from ddpm.data import load_split
 from ddpm.config import DiffusionConfig, from_dict
 from ddpm.factory import build_diffusion
 from ddpm.report.figures import pick_examples, plot_forward_process
-from ddpm.report.results import read_split
 from ddpm.training import load_model_checkpoint
 
 
@@ -31,7 +31,7 @@ def main() -> None:
         diffusion = load_model_checkpoint(args.checkpoint).diffusion
     else:
         diffusion = build_diffusion(from_dict(DiffusionConfig, json.loads(args.diffusion), "diffusion"))
-    split = read_split(args.data)
+    split = load_split(args.data)
     chosen = pick_examples(split.labels, args.num_images, args.seed)
     plot_forward_process(args.out, diffusion, split.images[chosen], seed=args.seed, title=args.title)
 

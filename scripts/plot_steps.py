@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from ddpm.cli import run
+from ddpm.data import load_split
 from ddpm.config import SamplerConfig, SamplingConfig, from_dict
 from ddpm.report.figures import plot_samples_by_steps, resolve_step_counts, samples_by_steps
 from ddpm.report.grids import label_titles
-from ddpm.report.results import read_split
 from ddpm.runtime import resolve_device
 from ddpm.sampling import requested_labels
 from ddpm.toy import ToyDiffusion
@@ -40,7 +40,7 @@ def main() -> None:
     default_sampler = {"sampler": "toy"} if toy else {"sampler": "ddim", "eta": 0.0}
     sampler = from_dict(SamplerConfig, json.loads(args.sampler) if args.sampler else default_sampler, "sampler")
     config = dataclasses.replace(from_dict(SamplingConfig, json.loads(args.sampling), "sampling"), num_images=args.num_images)
-    test_labels = read_split(args.test).labels if args.test else None
+    test_labels = load_split(args.test).labels if args.test else None
     labels = requested_labels(loaded, config, test_labels)
     seeds = np.arange(config.seed_start, config.seed_start + args.num_images)
     counts = resolve_step_counts(args.steps, loaded.diffusion)

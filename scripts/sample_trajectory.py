@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from ddpm.cli import run
+from ddpm.data import load_split
 from ddpm.config import SamplerConfig, SamplingConfig, from_dict
 from ddpm.io import save_npz
 from ddpm.report.animation import write_trajectory_gif
 from ddpm.report.grids import label_titles
-from ddpm.report.results import read_split
 from ddpm.runtime import resolve_device
 from ddpm.sampling import requested_labels, sample_trajectory
 from ddpm.toy import ToyDiffusion
@@ -45,7 +45,7 @@ def main() -> None:
     config = from_dict(SamplingConfig, json.loads(args.sampling), "sampling")
     device = resolve_device(args.device)
     loaded = load_model_checkpoint(args.checkpoint, device)
-    test_labels = read_split(args.test).labels if args.test else None
+    test_labels = load_split(args.test).labels if args.test else None
     labels = requested_labels(loaded, dataclasses.replace(config, num_images=config.trajectory_images), test_labels)
 
     images, trajectory = sample_trajectory(loaded, sampler, config, device, labels, frames=args.frames)

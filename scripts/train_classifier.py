@@ -13,12 +13,12 @@ import logging
 import time
 
 from ddpm.cli import run
+from ddpm.data import load_split
 from ddpm.runtime import resolve_device
 from ddpm.config import from_dict
 from ddpm.errors import DataError
 from ddpm.evaluation.classifier import ClassifierConfig, save_classifier
 from ddpm.evaluation.conditional import conditional_accuracy
-from ddpm.evaluation.images import read_split
 from ddpm.evaluation.training import train_classifier, train_recognizer
 from ddpm.io import write_json
 
@@ -43,9 +43,10 @@ def main() -> None:
     overrides = {"steps": args.steps, "batch_size": args.batch_size}
     config = from_dict(ClassifierConfig, json.loads(args.config), "classifier")
     config = dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
-    train_images, train_labels, meta = read_split(args.train)
-    val_images, val_labels, _ = read_split(args.val)
-    test_images, test_labels, _ = read_split(args.test)
+    train, val, test = load_split(args.train), load_split(args.val), load_split(args.test)
+    train_images, train_labels, meta = train.images, train.labels, train.meta
+    val_images, val_labels = val.images, val.labels
+    test_images, test_labels = test.images, test.labels
 
     common = dict(val_images=val_images, config=config, seed=args.seed, device=args.device)
     started = time.perf_counter()

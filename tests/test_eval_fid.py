@@ -120,10 +120,10 @@ def test_reference_file_round_trip(tmp_path) -> None:
 
 
 def test_bad_reference_files_raise_data_errors(tmp_path) -> None:
-    with pytest.raises(DataError, match="not found"):
+    with pytest.raises(DataError, match="no such file"):
         load_reference(tmp_path / "absent.npz")
     (tmp_path / "corrupt.npz").write_bytes(b"garbage")
-    with pytest.raises(DataError, match="unreadable"):
+    with pytest.raises(DataError, match="not a readable .npz file"):
         load_reference(tmp_path / "corrupt.npz")
     np.savez(tmp_path / "other.npz", mean=np.zeros(3))
     with pytest.raises(DataError, match="not a reference statistics file"):

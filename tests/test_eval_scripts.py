@@ -142,11 +142,11 @@ def test_missing_and_corrupt_inputs_exit_with_status_2(tmp_path, monkeypatch, ca
     np.savez(tmp_path / "no_sidecar.npz", images=np.zeros((4, 8, 8, 1), np.uint8), labels=np.zeros(4, np.int64))
     cases = [
         (("evaluate_samples.py", "--samples", tmp_path / "absent.npz", "--out", tmp_path / "m.json"),
-         "absent.npz: file not found"),
+         "absent.npz: no such file"),
         (("evaluate_samples.py", "--samples", tmp_path / "corrupt.npz", "--out", tmp_path / "m.json"),
          "corrupt.npz: not a readable .npz file"),
         (("fid_reference.py", "--data", tmp_path / "no_sidecar.npz", "--features", "classifier",
-          "--out", tmp_path / "r.npz"), "no_sidecar.json: sidecar of"),
+          "--out", tmp_path / "r.npz"), "no_sidecar.json: no such file"),
         (("train_classifier.py", "--train", tmp_path / "corrupt.npz", "--val", tmp_path / "corrupt.npz",
           "--test", tmp_path / "corrupt.npz", "--out", tmp_path / "c.pt", "--metrics", tmp_path / "c.json"),
          "not a readable .npz file"),
@@ -172,4 +172,4 @@ def test_command_line_reports_a_missing_reference(tmp_path) -> None:
         capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 2
-    assert "error:" in result.stderr and "absent_ref.npz: reference statistics not found" in result.stderr
+    assert "error:" in result.stderr and "absent_ref.npz: no such file" in result.stderr

@@ -186,12 +186,7 @@ def save_reference(path: str | os.PathLike, stats: ReferenceStats) -> None:
 
 def load_reference(path: str | os.PathLike) -> ReferenceStats:
     """Read a file written by :func:`save_reference`."""
-    try:
-        arrays = load_npz(path)
-    except FileNotFoundError:
-        raise DataError(f"{path}: reference statistics not found; make them with scripts/fid_reference.py") from None
-    except Exception as exc:  # np.load raises many types for a truncated or foreign file
-        raise DataError(f"{path}: unreadable reference statistics ({exc}); make them again") from None
+    arrays = load_npz(path)
     try:
         stats = ReferenceStats(
             feature_set=str(arrays["feature_set"]),

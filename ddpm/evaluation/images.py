@@ -6,11 +6,8 @@ the file formats only, not on the code that writes them.
 
 from __future__ import annotations
 
-import json
 import os
-import zipfile
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -45,23 +42,6 @@ def image_batches(images: np.ndarray, batch_size: int, device: torch.device | st
         yield batch.to(device, non_blocking=True).permute(0, 3, 1, 2)
 
 
-def read_split(npz_path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """A prepared split: ``(images, labels, sidecar)`` from ``<split>.npz`` and ``<split>.json``."""
-    arrays = _read_npz(npz_path, required=("images", "labels"))
-    images, labels = arrays["images"], arrays["labels"]
-    check_images(images, source=str(npz_path))
-    _check_labels(labels, len(images), source=str(npz_path))
-    sidecar_path = Path(npz_path).with_suffix(".json")
-    try:
-        with open(sidecar_path) as f:
-            sidecar = json.load(f)
-    except FileNotFoundError:
-        raise DataError(f"{sidecar_path}: sidecar of {npz_path} is missing; prepare the dataset again") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"{sidecar_path}: unreadable sidecar ({exc}); prepare the dataset again") from None
-    return images, labels, sidecar
-
-
 def read_samples(npz_path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
     """A sample file: ``(images, labels)``; ``labels`` is None for samples of an unconditional model."""
     arrays = _read_npz(npz_path, required=("images",))
@@ -73,12 +53,7 @@ def read_samples(npz_path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | 
 
 
 def _read_npz(path: str | os.PathLike, *, required: tuple[str, ...]) -> dict[str, np.ndarray]:
-    try:
-        arrays = load_npz(path)
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found; check the path or run the step that writes it") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc}); delete it and write it again") from None
+    arrays = load_npz(path)
     missing = [key for key in required if key not in arrays]
     if missing:
         raise DataError(f"{path}: missing array(s) {missing}; found {sorted(arrays)}")

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from ddpm.data import Split, load_split
 from ddpm.errors import DataError
 
 
@@ -100,14 +99,6 @@ def read_json_file(path: str | os.PathLike, fix: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise DataError(f"{path}: expected a JSON object, got {type(data).__name__}; delete it and {fix}")
     return data
-
-
-def read_split(path: str | os.PathLike) -> Split:
-    """A prepared split (:func:`ddpm.data.load_split`), a missing file reported as a DataError."""
-    try:
-        return load_split(path)
-    except FileNotFoundError as exc:
-        raise DataError(f"{exc.filename}: no such file; run the dataset's prepare rule, which writes the split and its .json") from None
 
 
 def read_train_log(path: str | os.PathLike) -> TrainLog:

@@ -7,7 +7,7 @@ classifier-free guidance, and runs the chosen algorithm. All randomness comes fr
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -54,13 +54,12 @@ def generate(
     guidance_scale: float = 1.0,
     clip_x0: bool = True,
     record_every: int | None = None,
-    on_step: Callable[[], None] | None = None,
 ) -> tuple[torch.Tensor, Trajectory | None]:
     """Sample one image per seed; returns float32 images in about [-1, 1], shape (B, C, H, W)."""
     check_sampler(sampler, diffusion)
     noise = SeededNoise(seeds, image_shape, device)
     if isinstance(diffusion, ToyDiffusion):
-        return toy_sample(model, sampler.steps, noise, record_every, on_step)
+        return toy_sample(model, sampler.steps, noise, record_every)
     predict = guided_predictor(model, cond, guidance_scale)
     return run_chain(
         predict,
@@ -73,7 +72,6 @@ def generate(
         variance=sampler.variance,
         clip_x0=clip_x0,
         record_every=record_every,
-        on_step=on_step,
     )
 
 

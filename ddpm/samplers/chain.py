@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
-
 import torch
 
 from ddpm.diffusion import GaussianDiffusion
@@ -25,6 +23,13 @@ class Trajectory:
     x_t: torch.Tensor  # (frames, B, C, H, W)
     x0: torch.Tensor  # (frames, B, C, H, W)
 
+    @classmethod
+    def from_frames(cls, frames: list[tuple[int, torch.Tensor, torch.Tensor]]) -> "Trajectory | None":
+        """Stack (timestep, x_t, x0) snapshots; None when nothing was recorded."""
+        if not frames:
+            return None
+        return cls([f[0] for f in frames], torch.stack([f[1] for f in frames]), torch.stack([f[2] for f in frames]))
+
 
 def run_chain(
     predict: Predictor,
@@ -38,7 +43,6 @@ def run_chain(
     variance: str = "small",
     clip_x0: bool = True,
     record_every: int | None = None,
-    on_step: Callable[[], None] | None = None,
 ) -> tuple[torch.Tensor, Trajectory | None]:
     """Sample a batch (one image per stream of ``noise``); returns x_{-1} in float32 and the trajectory."""
     timesteps = [int(t) for t in sampling_timesteps(steps, diffusion.num_timesteps, spacing)]
@@ -65,9 +69,4 @@ def run_chain(
             x = ddim_step(x0, eps, abar_t, abar_s, eta, noise.gaussian() if needs_noise else None)
         else:
             raise ValueError(f"unknown chain algorithm {algorithm!r}")
-        if on_step is not None:
-            on_step()
-    trajectory = None
-    if frames:
-        trajectory = Trajectory([f[0] for f in frames], torch.stack([f[1] for f in frames]), torch.stack([f[2] for f in frames]))
-    return x, trajectory
+    return x, Trajectory.from_frames(frames)

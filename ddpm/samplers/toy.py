@@ -19,7 +19,6 @@ def toy_sample(
     steps: int,
     noise: SeededNoise,
     record_every: int | None = None,
-    on_step: Callable[[], None] | None = None,
 ) -> tuple[torch.Tensor, Trajectory | None]:
     if steps < 1:
         raise ValueError(f"the toy sampler needs at least 1 step, got {steps}")
@@ -32,9 +31,4 @@ def toy_sample(
             frames.append((steps - 1 - i, x, pred))
         mix = 1.0 / (steps - i)
         x = x * (1.0 - mix) + pred * mix
-        if on_step is not None:
-            on_step()
-    trajectory = None
-    if frames:
-        trajectory = Trajectory([f[0] for f in frames], torch.stack([f[1] for f in frames]), torch.stack([f[2] for f in frames]))
-    return x, trajectory
+    return x, Trajectory.from_frames(frames)
