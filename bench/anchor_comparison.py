@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""MNIST at equal GPU time: the pipeline's model against denoising-diffusion-pytorch and diffusers.
+
+Each contender trains for the same wall-clock time on the same GPU (batch 128, the MNIST training
+split held on the GPU for all three), then draws N samples with DDIM (100 steps, eta 0), scored by
+FID on the pipeline's classifier features against the MNIST test split's reference statistics.
+
+* ours: the pipeline's `mnist_uncond` settings (config/config.yaml) and trainer (bf16,
+  channels-last, torch.compile with CUDA graphs; compilation counts against its time).
+* denoising-diffusion-pytorch: its defaults — Unet(dim=64, dim_mults=(1, 2, 4)), GaussianDiffusion
+  (objective pred_v, sigmoid schedule, T=1000, sampling_timesteps=100), its Trainer's optimiser
+  (Adam 1e-4, betas 0.9/0.99, grad-norm clip 1) and EMA (0.995, every 10 steps), fp32.
+* diffusers: UNet2DModel with block_out_channels 64/128/256 and attention at the middle level,
+  DDPMScheduler (linear), AdamW 1e-4, EMAModel (0.9999 with warm-up, as its unconditional training
+  example), fp32; DDIMScheduler for sampling.
+
+Usage (after the pipeline has prepared MNIST and trained its classifier):
+    python bench/anchor_comparison.py --data results/data/mnist \
+        --classifier results/classifiers/mnist/classifier.pt --reference results/fid_refs/mnist/classifier.npz \
+        [--minutes 4] [--samples 10000] [--only ours,ddpm_pytorch,diffusers] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ddpm.config import DiffusionConfig, ModelConfig, SamplerConfig, SamplingConfig, TrainingConfig  # noqa: E402
+from ddpm.data import load_split  # noqa: E402
+from ddpm.evaluation.evaluate import evaluate_sample_set  # noqa: E402
+from ddpm.evaluation.fid import MetricConfig, load_reference  # noqa: E402
+from ddpm.labels import data_spec  # noqa: E402
+from ddpm.sampling import sample_set  # noqa: E402
+from ddpm.training import TrainingData, TrainingFiles, load_model_checkpoint, train  # noqa: E402
+
+BATCH = 128
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed_training(step, seconds: float, device: torch.device, check_every: int = 25) -> int:
+    """Run ``step()`` until ``seconds`` of wall-clock time (GPU synchronised) have passed; return the steps."""
+    synchronize(device)
+    start, steps = time.perf_counter(), 0
+    while True:
+        step()
+        steps += 1
+        if steps % check_every == 0:
+            synchronize(device)
+            if time.perf_counter() - start >= seconds:
+                return steps
+
+
+def to_uint8(images01: torch.Tensor) -> np.ndarray:
+    """[0, 1] (N, C, H, W) -> uint8 (N, H, W, C)."""
+    return (images01.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def run_ours(train_split, val_split, seconds, n, device):
+    model = ModelConfig(base_channels=64, channel_mult=(1, 2, 2), num_res_blocks=2, attention_resolutions=(14,), dropout=0.1)
+    training = TrainingConfig(
+        steps=10**8, batch_size=BATCH, lr=2e-4, warmup_steps=1000, ema_decay=0.9995, time_budget_s=seconds,
+        log_every=100, val_every=10**9, checkpoint_every=10**9,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        summary = train(
+            model, data_spec(train_split.meta), DiffusionConfig(), training,
+            TrainingData(train_split.images, None, val_split.images[:512], None),
+            TrainingFiles(out / "model.pt", out / "state.pt", out / "log.csv", out / "prov.json"), progress=False,
+        )
+        loaded = load_model_checkpoint(out / "model.pt", device)
+    start = time.perf_counter()
+    samples = sample_set(loaded, SamplerConfig("ddim", 100), SamplingConfig(num_images=n, batch_size=1000), device, None, progress=False)
+    return summary.steps, time.perf_counter() - start, samples.images
+
+
+def run_ddpm_pytorch(train01, seconds, n, device):
+    from denoising_diffusion_pytorch import GaussianDiffusion, Unet
+    from ema_pytorch import EMA
+
+    torch.manual_seed(0)
+    unet = Unet(dim=64, dim_mults=(1, 2, 4), channels=1)
+    diffusion = GaussianDiffusion(unet, image_size=28, timesteps=1000, sampling_timesteps=100).to(device)
+    optimizer = torch.optim.Adam(diffusion.parameters(), lr=1e-4, betas=(0.9, 0.99))
+    ema = EMA(diffusion, beta=0.995, update_every=10).to(device)
+
+    def step():
+        x = train01[torch.randint(0, len(train01), (BATCH,), device=device)]
+        loss = diffusion(x)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(diffusion.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad()
+        ema.update()
+
+    steps = timed_training(step, seconds, device)
+    start = time.perf_counter()
+    ema.ema_model.eval()
+    with torch.no_grad():
+        images = np.concatenate([to_uint8(ema.ema_model.sample(batch_size=min(1000, n - i))) for i in range(0, n, 1000)])
+    return steps, time.perf_counter() - start, images
+
+
+def run_diffusers(train11, seconds, n, device):
+    from diffusers import DDIMScheduler, DDPMScheduler, UNet2DModel
+    from diffusers.training_utils import EMAModel
+
+    torch.manual_seed(0)
+    unet = UNet2DModel(
+        sample_size=28, in_channels=1, out_channels=1, block_out_channels=(64, 128, 256), layers_per_block=2,
+        down_block_types=("DownBlock2D", "AttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "AttnUpBlock2D", "UpBlock2D"),
+    ).to(device)
+    scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="linear")
+    optimizer = torch.optim.AdamW(unet.parameters(), lr=1e-4)
+    ema = EMAModel(unet.parameters(), decay=0.9999, use_ema_warmup=True, inv_gamma=1.0, power=0.75)
+    ema.to(device)
+
+    def step():
+        x = train11[torch.randint(0, len(train11), (BATCH,), device=device)]
+        noise = torch.randn_like(x)
+        t = torch.randint(0, 1000, (BATCH,), device=device)
+        loss = F.mse_loss(unet(scheduler.add_noise(x, noise, t), t).sample, noise)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad()
+        ema.step(unet.parameters())
+
+    steps = timed_training(step, seconds, device)
+    ema.copy_to(unet.parameters())
+    unet.eval()
+    ddim = DDIMScheduler.from_config(scheduler.config)
+    ddim.set_timesteps(100)
+    generator = torch.Generator(device).manual_seed(0)
+    start, chunks = time.perf_counter(), []
+    with torch.no_grad():
+        for i in range(0, n, 1000):
+            x = torch.randn(min(1000, n - i), 1, 28, 28, device=device, generator=generator)
+            for t in ddim.timesteps:
+                x = ddim.step(unet(x, t).sample, t, x).prev_sample
+            chunks.append(to_uint8((x + 1) / 2))
+    return steps, time.perf_counter() - start, np.concatenate(chunks)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True, type=Path, help="prepared MNIST folder (train.npz, val.npz)")
+    parser.add_argument("--classifier", required=True, type=Path)
+    parser.add_argument("--reference", required=True, type=Path, help="classifier-feature reference statistics of the test split")
+    parser.add_argument("--minutes", type=float, default=4.0)
+    parser.add_argument("--samples", type=int, default=10_000)
+    parser.add_argument("--only", default="ours,ddpm_pytorch,diffusers")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--device", default="cuda", help="cuda; cpu only to check the script on tiny settings")
+    args = parser.parse_args()
+
+    device = torch.device(args.device)
+    train_split, val_split = load_split(args.data / "train.npz"), load_split(args.data / "val.npz")
+    images = torch.from_numpy(train_split.images).to(device).permute(0, 3, 1, 2).float() / 255.0
+    references = [load_reference(args.reference)]
+    seconds = args.minutes * 60
+    contenders = {
+        "ours": lambda: run_ours(train_split, val_split, seconds, args.samples, device),
+        "ddpm_pytorch": lambda: run_ddpm_pytorch(images, seconds, args.samples, device),
+        "diffusers": lambda: run_diffusers(images * 2 - 1, seconds, args.samples, device),
+    }
+    results = {}
+    for name in args.only.split(","):
+        steps, sample_seconds, samples = contenders[name]()
+        metrics = evaluate_sample_set(
+            samples, None, references, classifier_path=args.classifier, inception_weights=None,
+            config=MetricConfig(kid=False), device=device,
+        )
+        results[name] = {"train_steps": steps, "sample_seconds": sample_seconds, "fid_classifier": metrics["fid"]["classifier"]}
+        print(f"{name}: {steps} steps in {args.minutes} min, sampling {sample_seconds:.0f} s, FID (classifier) {metrics['fid']['classifier']:.2f}", flush=True)
+    print(f"\n| model | train steps ({args.minutes:g} min, batch {BATCH}) | FID, classifier features, {args.samples} DDIM-100 samples |\n|---|---|---|")
+    for name, r in results.items():
+        print(f"| {name} | {r['train_steps']} | {r['fid_classifier']:.2f} |")
+    if args.json:
+        name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+        args.json.write_text(json.dumps({"device": name, "minutes": args.minutes, "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
