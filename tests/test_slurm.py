@@ -1,0 +1,265 @@
+"""The smoke workflow on a real (one-node) SLURM cluster, through the SLURM profile.
+
+tests/slurm/start_cluster.sh starts slurmctld, slurmd and munged from Debian's packages on
+127.0.0.1 (or reuses the cluster it started before; `.ci/run` installs the packages and starts it).
+The smoke workflow then runs once in a copy of the repository with
+
+    snakemake --profile workflow/profiles/slurm --profile workflow/profiles/slurm-test
+
+(the second profile only switches the job status queries to squeue, as this cluster has no
+slurmdbd, and keeps the SLURM logs), and while it runs, one training job is requeued the way SLURM
+requeues a preempted job. The tests check that every job but the downloads ran as a SLURM job, with
+the profile's requests, and that the outputs equal those of a local run.
+
+Which outputs are compared: two local smoke runs on the CPU give byte-identical prepared datasets,
+sample arrays and test losses, and model and classifier checkpoints whose tensors are identical
+(their files differ only in the recorded training time). Those are compared, in a local run of
+just the jobs that make them. (CPU results depend on the number of threads, in the last bits; the
+SLURM profile keeps the rules' one thread, like a local run, so they must be equal.)
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+CLUSTER_SCRIPT = REPO / "tests/slurm/start_cluster.sh"
+PROFILES = ("--profile", "workflow/profiles/slurm", "--profile", "workflow/profiles/slurm-test")
+# CPU for both runs: on a machine with GPUs SLURM would hand the GPU jobs a real GPU, and GPU
+# results are not bitwise reproducible.
+SMOKE = ("--configfile", "config/smoke.yaml", "--config", "device=cpu")
+SMOKE_CONFIG = yaml.safe_load((REPO / "config/smoke.yaml").read_text())
+PREEMPTED_EXPERIMENT = "digits_uncond"
+SLURM_PROGRAMS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "srun")
+
+
+def copy_repo(dest: Path) -> Path:
+    for part in ("workflow", "scripts", "config", "ddpm"):
+        shutil.copytree(REPO / part, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def _have(program: str) -> bool:
+    return shutil.which(program) is not None or Path("/usr/sbin", program).exists()
+
+
+@pytest.fixture(scope="module")
+def slurm_env():
+    """SLURM_CONF of the one-node cluster: started here unless it is up already (then left up)."""
+    missing = [p for p in SLURM_PROGRAMS if not _have(p)]
+    if missing:
+        pytest.skip(
+            f"SLURM is not installed (no {', '.join(missing)}): apt-get install slurmctld slurmd slurm-client munge"
+            " (.ci/run does)"
+        )
+    if os.geteuid() != 0:
+        pytest.skip("the one-node SLURM cluster needs root (slurmd runs jobs as their submitter)")
+    env = dict(os.environ)
+    env.update(dict([subprocess.run([CLUSTER_SCRIPT, "env"], capture_output=True, text=True, check=True).stdout.strip().split("=", 1)]))
+    was_up = subprocess.run([CLUSTER_SCRIPT, "status"], env=env, timeout=60).returncode == 0
+    if not was_up:
+        start = subprocess.run([CLUSTER_SCRIPT, "start"], env=env, capture_output=True, text=True, timeout=120)
+        if start.returncode == 3:  # not startable here (see the script), not broken
+            pytest.skip(start.stderr.strip())
+        assert start.returncode == 0, start.stdout + start.stderr
+    yield env
+    if not was_up:
+        subprocess.run([CLUSTER_SCRIPT, "stop"], env=env, timeout=60)
+
+
+def _slurm_jobs(env, **filters) -> list[dict]:
+    """`scontrol show job` as one dict per job (finished jobs are kept for MinJobAge seconds)."""
+    out = subprocess.run(["scontrol", "show", "job", "-o"], env=env, capture_output=True, text=True, timeout=30).stdout
+    jobs = []
+    for line in out.splitlines():
+        job = dict(re.findall(r"(\S+?)=(\S*)", line))
+        if all(job.get(k) == v for k, v in filters.items()):
+            jobs.append(job)
+    return jobs
+
+
+def _preempt_when_running(env, workdir: Path, comment: str, proc: subprocess.Popen, timeout: float = 600) -> dict:
+    """Requeue the job with this comment once it runs, as SLURM does with a preempted job
+    (PreemptMode=REQUEUE: SIGTERM, then back to the queue under the same id), and let it start again
+    at once (a requeued job is otherwise held for two minutes)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        running = [j for j in _slurm_jobs(env, JobState="RUNNING", WorkDir=str(workdir)) if j.get("Comment") == comment]
+        if running:
+            job_id = running[0]["JobId"]
+            subprocess.run(["scontrol", "requeue", job_id], env=env, check=True, timeout=30)
+            while time.monotonic() < deadline and proc.poll() is None:
+                state = _slurm_jobs(env, JobId=job_id)
+                if state and state[0]["JobState"] == "PENDING":
+                    if subprocess.run(["scontrol", "update", f"jobid={job_id}", "starttime=now"], env=env, capture_output=True, timeout=30).returncode == 0:
+                        return {"job_id": job_id}
+                time.sleep(0.2)
+            break
+        time.sleep(0.2)
+    return {}
+
+
+@pytest.fixture(scope="module")
+def slurm_run(slurm_env, tmp_path_factory):
+    root = copy_repo(tmp_path_factory.mktemp("slurm"))
+    out, err = root / "snakemake.out", root / "snakemake.err"
+    started = time.monotonic()
+    with open(out, "w") as stdout, open(err, "w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-m", "snakemake", *PROFILES, *SMOKE], cwd=root, env=slurm_env, stdout=stdout, stderr=stderr)
+        try:
+            preempted = _preempt_when_running(slurm_env, root, f"rule_train_wildcards_{PREEMPTED_EXPERIMENT}", proc)
+            proc.wait(timeout=900)
+        finally:
+            if proc.poll() is None:  # Snakemake cancels its SLURM jobs on SIGINT
+                proc.send_signal(2)
+                try:
+                    proc.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    log = out.read_text() + err.read_text()
+    assert proc.returncode == 0, log[-6000:]
+    run_id = re.search(r"SLURM run ID: (\S+)", log).group(1)
+    return {
+        "root": root,
+        "log": log,
+        "seconds": time.monotonic() - started,
+        "jobs": {j["JobId"]: j for j in _slurm_jobs(slurm_env, JobName=run_id)},
+        "preempted": preempted,
+    }
+
+
+def _reference_targets():
+    for name in ("digits", "text"):
+        yield from (f"results/data/{name}/{split}.npz" for split in ("train", "val", "test"))
+        yield f"results/classifiers/{name}/classifier.pt"
+    for exp in SMOKE_CONFIG["run"]:
+        d = f"results/experiments/{exp}"
+        yield from (f"{d}/model.pt", f"{d}/test_loss.json")
+        for run in SMOKE_CONFIG["experiments"][exp]["sampling"]["runs"]:
+            yield f"{d}/samples/{run.get('name') or run['sampler'] + str(run['steps'])}.npz"
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory):
+    """The same workflow run locally, only up to the outputs that are compared."""
+    root = copy_repo(tmp_path_factory.mktemp("local"))
+    targets = list(_reference_targets())
+    # gpu=2: two jobs at a time on a CPU-only machine (the default profile allows one).
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", *targets, "--cores", "2", "--resources", "gpu=2", *SMOKE],
+        cwd=root, capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return root
+
+
+def _job_stats(log: str) -> Counter:
+    table = log[log.index("Job stats:"):].split("\n\n", 1)[0]
+    return Counter({m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"})
+
+
+def _submissions(log: str) -> list[tuple[str, str, Path]]:
+    """(rule, SLURM job id, SLURM log) of every job the plugin submitted."""
+    found = re.findall(r"Job \d+ has been submitted with SLURM jobid (\d+) \(log: (\S+?)\)\.?$", log, re.M)
+    return [(re.search(r"/rule_(\w+)/", path)[1], job_id, Path(path)) for job_id, path in found]
+
+
+def test_every_job_but_the_downloads_ran_as_a_slurm_job(slurm_run):
+    log, root = slurm_run["log"], slurm_run["root"]
+    stats = _job_stats(log)
+    expected = Counter({rule: n for rule, n in stats.items() if rule not in ("fetch_raw", "all")})
+    submitted = _submissions(log)
+    # Each job once: none failed, none was submitted again (the requeued one kept its id).
+    assert Counter(rule for rule, _, _ in submitted) == expected
+    assert len({job_id for _, job_id, _ in submitted}) == len(submitted)
+    # The downloads stayed on the submitting machine (a local rule) and still did their work.
+    assert stats["fetch_raw"] == 2 and "localrule fetch_raw:" in log
+    assert not (root / ".snakemake/slurm_logs/rule_fetch_raw").exists()
+    assert (root / "results/raw/digits/MANIFEST.json").exists()
+    for rule, job_id, slurm_log in submitted:
+        # SLURM named the log after the job id; in it, the job step ran the rule and finished.
+        assert slurm_log.name == f"{job_id}.log" and slurm_log.exists(), slurm_log
+        text = slurm_log.read_text()
+        assert "--executor slurm-jobstep" in text and f"(Rule: {rule})" in text, slurm_log
+        assert "1 of 1 steps (100%) done" in text, slurm_log
+        # ...and SLURM itself knows the job, under the run's name, as completed.
+        job = slurm_run["jobs"].get(job_id)
+        assert job is not None, f"SLURM does not know job {job_id} ({rule})"
+        assert job["JobState"] == "COMPLETED" and job["ExitCode"] == "0:0", job
+        assert job["Comment"].startswith(f"rule_{rule}"), job
+
+
+def test_slurm_got_the_profile_requests(slurm_run):
+    profile = yaml.safe_load((REPO / "workflow/profiles/slurm/config.yaml").read_text())
+    defaults, per_rule = profile["default-resources"], profile["set-resources"]
+    gpu_rules = {"train", "train_classifier", "sample", "sample_trajectory", "fid_reference", "evaluate_samples", "test_loss", "plot_denoiser", "plot_steps"}
+    by_rule = {}
+    for rule, job_id, _ in _submissions(slurm_run["log"]):
+        by_rule.setdefault(rule, slurm_run["jobs"][job_id])
+    assert gpu_rules <= set(by_rule)
+    for rule, job in by_rule.items():
+        wanted = {**defaults, **per_rule.get(rule, {})}
+        assert job["MinMemoryNode"] == f"{wanted['mem_mb']}M", (rule, job)
+        hours, minutes = divmod(wanted["runtime"], 60)
+        days, hours = divmod(hours, 24)
+        assert job["TimeLimit"] == (f"{days}-" if days else "") + f"{hours:02d}:{minutes:02d}:00", (rule, job)
+        assert job["CPUs/Task"] == str(wanted.get("cpus_per_task", 1)), (rule, job)
+        assert job["Requeue"] == "1", (rule, job)  # slurm-requeue: preempted jobs go back to the queue
+        if rule in gpu_rules:
+            assert job.get("TresPerJob") == "gres:gpu:1", (rule, job)
+        else:
+            assert "gpu" not in job.get("TresPerJob", ""), (rule, job)
+
+
+def test_a_requeued_training_job_ran_again_under_its_id(slurm_run):
+    job_id = slurm_run["preempted"].get("job_id")
+    assert job_id, "the training job was never seen running, so it could not be requeued"
+    job = slurm_run["jobs"][job_id]
+    assert job["Comment"] == f"rule_train_wildcards_{PREEMPTED_EXPERIMENT}"
+    assert int(job["Restarts"]) >= 1 and job["JobState"] == "COMPLETED", job
+
+
+def _tensors(obj, prefix=""):
+    """Every tensor in a checkpoint, by its path (other values are metadata such as timings)."""
+    if torch.is_tensor(obj):
+        yield prefix, obj
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from _tensors(value, f"{prefix}/{key}")
+    elif isinstance(obj, (list, tuple)):
+        for i, value in enumerate(obj):
+            yield from _tensors(value, f"{prefix}[{i}]")
+
+
+def test_the_outputs_equal_a_local_run(slurm_run, local_run):
+    compared = []
+    for target in _reference_targets():
+        ours, theirs = slurm_run["root"] / target, local_run / target
+        if target.endswith(".pt"):
+            a = dict(_tensors(torch.load(ours, map_location="cpu", weights_only=False)))
+            b = dict(_tensors(torch.load(theirs, map_location="cpu", weights_only=False)))
+            assert a.keys() == b.keys() and a, target
+            different = [k for k in a if not torch.equal(a[k], b[k])]
+            assert not different, f"{target}: tensors {different[:5]} differ"
+        elif target.endswith(".npz"):
+            with np.load(ours) as a, np.load(theirs) as b:
+                assert sorted(a.files) == sorted(b.files), target
+                for key in a.files:
+                    assert np.array_equal(a[key], b[key]), f"{target}: {key} differs"
+        else:
+            assert json.loads(ours.read_text()) == json.loads(theirs.read_text()), target
+        compared.append(target)
+    assert len(compared) == 6 + 2 + 4 * 2 + 6
