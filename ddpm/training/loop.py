@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -278,7 +279,10 @@ class _Run:
     def run(self) -> TrainingSummary:
         cfg = self.training
         stopped_early = None
-        bar = tqdm(total=cfg.steps, initial=self.step, disable=not self.progress, desc="train", unit="step", dynamic_ncols=True)
+        # A terminal gets a progress bar; a log file (every Snakemake rule's) one line per log
+        # interval, as a bar's carriage returns would pile up into a single line there.
+        show_bar = self.progress and sys.stderr.isatty()
+        bar = tqdm(total=cfg.steps, initial=self.step, disable=not show_bar, desc="train", unit="step", dynamic_ncols=True)
         loss_sum = torch.zeros((), device=self.device)
         interval_steps, interval_start = 0, time.perf_counter()
         with _StopSignal() as stop:
@@ -304,6 +308,8 @@ class _Run:
                     images_per_s = interval_steps * cfg.batch_size / max(elapsed, 1e-9)
                     val = self._val_loss() if (self.step % cfg.val_every == 0 or self.step == cfg.steps) else None
                     self._log_row(mean, val, images_per_s)
+                    if self.progress and not show_bar:
+                        log.info("step %d/%d: loss %.4f, %.0f img/s", self.step, cfg.steps, mean, images_per_s)
                     bar.update(interval_steps)
                     bar.set_postfix(loss=f"{mean:.4f}", img_s=f"{images_per_s:.0f}")
                     loss_sum.zero_()

@@ -1,0 +1,24 @@
+# Later calls: wait for the background workflow up to $1 seconds, printing progress; once it has
+# exited, show failed jobs' logs and pack the small outputs into $OUT (three files, a few MB).
+. notes/device/env.sh
+LIMIT=${1:-540}; T0=$(date +%s)
+while :; do
+  now=$(( $(date +%s) - T0 ))
+  prog=$(grep -E "steps \([0-9]+%\) done" results/run.log 2>/dev/null | tail -1)
+  util=$(nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader)
+  echo "[$(date +%T) +${now}s] $prog | gpu $util | running: $(pgrep -fc "python scripts/")"
+  [ -f results/run.rc ] && break
+  [ "$now" -ge "$LIMIT" ] && break
+  sleep 30
+done
+grep -E "^Error in rule|Exiting because|WorkflowError|Traceback" results/run.log | head -10
+[ -f results/run.rc ] || exit 0
+echo "workflow rc=$(cat results/run.rc)"; tail -5 results/run.log
+for f in $(grep -rlE "Error|Traceback" logs 2>/dev/null | head -5); do echo "== $f"; tail -15 "$f"; done
+tar czf "$OUT/text.tar.gz" results/tables results/experiments/*/provenance.json results/experiments/*/train_log.csv \
+  results/experiments/*/test_loss.json results/experiments/*/metrics results/experiments/*/samples/*.json \
+  results/classifiers/*/metrics.json results/data/*/*.json results/raw/*/MANIFEST.json \
+  logs benchmarks results/run.log results/prep.log results/gpu.txt .snakemake/log
+tar czf "$OUT/figures.tar.gz" results/figures results/data/*/grid.png
+tar czf "$OUT/samples.tar.gz" results/experiments/*/samples/*.png results/experiments/*/trajectory.gif
+ls -la "$OUT"
