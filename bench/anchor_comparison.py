@@ -5,8 +5,10 @@ Each contender trains for the same wall-clock time on the same GPU (batch 128, t
 split held on the GPU for all three), then draws N samples with DDIM (100 steps, eta 0), scored by
 FID on the pipeline's classifier features against the MNIST test split's reference statistics.
 
-* ours: the pipeline's `mnist_uncond` settings (config/config.yaml) and trainer (bf16,
-  channels-last, torch.compile with CUDA graphs; compilation counts against its time).
+* ours: the model, diffusion and training settings of `--experiment` (mnist_uncond) in
+  `--config` (config/config.yaml), trained by the pipeline's trainer (bf16, channels-last,
+  torch.compile with CUDA graphs; compilation counts against its time) for the same wall-clock
+  time instead of the configured steps.
 * denoising-diffusion-pytorch: its defaults — Unet(dim=64, dim_mults=(1, 2, 4)), GaussianDiffusion
   (objective pred_v, sigmoid schedule, T=1000, sampling_timesteps=100), its Trainer's optimiser
   (Adam 1e-4, betas 0.9/0.99, grad-norm clip 1) and EMA (0.995, every 10 steps), fp32.
@@ -18,12 +20,16 @@ Usage (after the pipeline has prepared MNIST and trained its classifier):
     python bench/anchor_comparison.py --data results/data/mnist \
         --classifier results/classifiers/mnist/classifier.pt --reference results/fid_refs/mnist/classifier.npz \
         [--minutes 4] [--samples 10000] [--only ours,ddpm_pytorch,diffusers] [--json out.json]
+
+TQDM_DISABLE=1 is set to keep the third-party contenders' progress bars out of the log (tqdm 4.66 and
+later honour it; older ones draw them anyway).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -32,10 +38,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ddpm.config import DiffusionConfig, ModelConfig, SamplerConfig, SamplingConfig, TrainingConfig  # noqa: E402
+from ddpm.config import DiffusionConfig, ModelConfig, SamplerConfig, SamplingConfig, TrainingConfig, from_dict  # noqa: E402
 from ddpm.data import load_split  # noqa: E402
 from ddpm.evaluation.evaluate import evaluate_sample_set  # noqa: E402
 from ddpm.evaluation.fid import MetricConfig, load_reference  # noqa: E402
@@ -44,6 +51,12 @@ from ddpm.sampling import sample_set  # noqa: E402
 from ddpm.training import TrainingData, TrainingFiles, load_model_checkpoint, train  # noqa: E402
 
 BATCH = 128
+CONTENDERS = ("ours", "ddpm_pytorch", "diffusers")
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+def parameter_count(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
 
 
 def synchronize(device: torch.device) -> None:
@@ -69,23 +82,27 @@ def to_uint8(images01: torch.Tensor) -> np.ndarray:
     return (images01.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
-def run_ours(train_split, val_split, seconds, n, device):
-    model = ModelConfig(base_channels=64, channel_mult=(1, 2, 2), num_res_blocks=2, attention_resolutions=(14,), dropout=0.1)
-    training = TrainingConfig(
-        steps=10**8, batch_size=BATCH, lr=2e-4, warmup_steps=1000, ema_decay=0.9995, time_budget_s=seconds,
-        log_every=100, val_every=10**9, checkpoint_every=10**9,
-    )
+def run_ours(experiment: dict, train_split, val_split, seconds, n, device):
+    """The pipeline's trainer on the experiment's settings, stopped by wall-clock time."""
+    model = from_dict(ModelConfig, experiment.get("model"), "model")
+    diffusion = from_dict(DiffusionConfig, experiment.get("diffusion"), "diffusion")
+    configured = dict(experiment.get("training") or {})
+    if configured.get("batch_size", BATCH) != BATCH:
+        raise SystemExit(f"the comparison is at batch {BATCH}; the experiment trains at {configured['batch_size']}")
+    # Time, not steps, ends this training; no checkpoints or validation in between.
+    configured.update(steps=10**8, time_budget_s=seconds, log_every=100, val_every=10**9, checkpoint_every=10**9)
+    training = from_dict(TrainingConfig, configured, "training")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         summary = train(
-            model, data_spec(train_split.meta), DiffusionConfig(), training,
+            model, data_spec(train_split.meta), diffusion, training,
             TrainingData(train_split.images, None, val_split.images[:512], None),
             TrainingFiles(out / "model.pt", out / "state.pt", out / "log.csv", out / "prov.json"), progress=False,
         )
         loaded = load_model_checkpoint(out / "model.pt", device)
     start = time.perf_counter()
     samples = sample_set(loaded, SamplerConfig("ddim", 100), SamplingConfig(num_images=n, batch_size=1000), device, None, progress=False)
-    return summary.steps, time.perf_counter() - start, samples.images
+    return summary.steps, time.perf_counter() - start, samples.images, parameter_count(loaded.model)
 
 
 def run_ddpm_pytorch(train01, seconds, n, device):
@@ -112,7 +129,7 @@ def run_ddpm_pytorch(train01, seconds, n, device):
     ema.ema_model.eval()
     with torch.no_grad():
         images = np.concatenate([to_uint8(ema.ema_model.sample(batch_size=min(1000, n - i))) for i in range(0, n, 1000)])
-    return steps, time.perf_counter() - start, images
+    return steps, time.perf_counter() - start, images, parameter_count(unet)
 
 
 def run_diffusers(train11, seconds, n, device):
@@ -154,7 +171,7 @@ def run_diffusers(train11, seconds, n, device):
             for t in ddim.timesteps:
                 x = ddim.step(unet(x, t).sample, t, x).prev_sample
             chunks.append(to_uint8((x + 1) / 2))
-    return steps, time.perf_counter() - start, np.concatenate(chunks)
+    return steps, time.perf_counter() - start, np.concatenate(chunks), parameter_count(unet)
 
 
 def main() -> None:
@@ -162,38 +179,58 @@ def main() -> None:
     parser.add_argument("--data", required=True, type=Path, help="prepared MNIST folder (train.npz, val.npz)")
     parser.add_argument("--classifier", required=True, type=Path)
     parser.add_argument("--reference", required=True, type=Path, help="classifier-feature reference statistics of the test split")
+    parser.add_argument("--config", type=Path, default=Path("config/config.yaml"), help="where ours' settings come from")
+    parser.add_argument("--experiment", default="mnist_uncond")
     parser.add_argument("--minutes", type=float, default=4.0)
     parser.add_argument("--samples", type=int, default=10_000)
-    parser.add_argument("--only", default="ours,ddpm_pytorch,diffusers")
+    parser.add_argument("--only", default=",".join(CONTENDERS))
     parser.add_argument("--json", type=Path)
     parser.add_argument("--device", default="cuda", help="cuda; cpu only to check the script on tiny settings")
     args = parser.parse_args()
 
+    names = args.only.split(",")
+    unknown = [name for name in names if name not in CONTENDERS]
+    if unknown:
+        raise SystemExit(f"--only: unknown contender(s) {', '.join(unknown)} (choose from {', '.join(CONTENDERS)})")
     device = torch.device(args.device)
+    experiments = yaml.safe_load(args.config.read_text()).get("experiments", {})
+    if args.experiment not in experiments:
+        raise SystemExit(f"{args.config} has no experiment {args.experiment!r} (it has {', '.join(experiments)})")
     train_split, val_split = load_split(args.data / "train.npz"), load_split(args.data / "val.npz")
     images = torch.from_numpy(train_split.images).to(device).permute(0, 3, 1, 2).float() / 255.0
     references = [load_reference(args.reference)]
     seconds = args.minutes * 60
     contenders = {
-        "ours": lambda: run_ours(train_split, val_split, seconds, args.samples, device),
+        "ours": lambda: run_ours(experiments[args.experiment], train_split, val_split, seconds, args.samples, device),
         "ddpm_pytorch": lambda: run_ddpm_pytorch(images, seconds, args.samples, device),
         "diffusers": lambda: run_diffusers(images * 2 - 1, seconds, args.samples, device),
     }
     results = {}
-    for name in args.only.split(","):
-        steps, sample_seconds, samples = contenders[name]()
+    for name in names:
+        steps, sample_seconds, samples, parameters = contenders[name]()
         metrics = evaluate_sample_set(
             samples, None, references, classifier_path=args.classifier, inception_weights=None,
             config=MetricConfig(kid=False), device=device,
         )
-        results[name] = {"train_steps": steps, "sample_seconds": sample_seconds, "fid_classifier": metrics["fid"]["classifier"]}
-        print(f"{name}: {steps} steps in {args.minutes} min, sampling {sample_seconds:.0f} s, FID (classifier) {metrics['fid']['classifier']:.2f}", flush=True)
-    print(f"\n| model | train steps ({args.minutes:g} min, batch {BATCH}) | FID, classifier features, {args.samples} DDIM-100 samples |\n|---|---|---|")
+        results[name] = {
+            "parameters": parameters, "train_steps": steps, "train_images_per_s": steps * BATCH / seconds,
+            "sample_seconds": sample_seconds, "fid_classifier": metrics["fid"]["classifier"],
+        }
+        print(f"{name}: {parameters:,} parameters, {steps} steps in {args.minutes:g} min, sampling {sample_seconds:.0f} s, "
+              f"FID (classifier) {metrics['fid']['classifier']:.2f}", flush=True)
+    print(f"\n| model | parameters | train steps ({args.minutes:g} min, batch {BATCH}) | sampling {args.samples} (s) "
+          f"| FID, classifier features, {args.samples} DDIM-100 samples |\n|---|---|---|---|---|")
     for name, r in results.items():
-        print(f"| {name} | {r['train_steps']} | {r['fid_classifier']:.2f} |")
+        print(f"| {name} | {r['parameters']:,} | {r['train_steps']} | {r['sample_seconds']:.0f} | {r['fid_classifier']:.2f} |")
     if args.json:
         name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
-        args.json.write_text(json.dumps({"device": name, "minutes": args.minutes, "results": results}, indent=2))
+        record = {
+            "device": name, "torch": torch.__version__, "minutes": args.minutes, "batch_size": BATCH,
+            "samples": args.samples, "sampler": "ddim, 100 steps, eta 0", "experiment": args.experiment, "results": results,
+        }
+        tmp = args.json.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record, indent=2))
+        tmp.replace(args.json)
 
 
 if __name__ == "__main__":

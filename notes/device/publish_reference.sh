@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Replace results/reference/ with a run's outputs: the three archives poll.sh packed, unpacked
 # into RUN_DIR (tar xzf each there). Keeps the key figures, every sample grid, all small JSON/CSV files,
-# every rule's log and benchmark. results/reference/README.md is kept and must be brought up to date
-# by hand (its numbers, times and hardware).
+# every rule's log and benchmark. results/reference/README.md and anchor/ (the anchor comparison,
+# made by its own script) are kept; the README must be brought up to date by hand (its numbers,
+# times and hardware).
 #   bash notes/device/publish_reference.sh RUN_DIR
 set -euo pipefail
 src=$1; dest=results/reference
 experiments=$(ls "$src/results/experiments")
 datasets=$(ls "$src/results/data")
-find "$dest" -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
+find "$dest" -mindepth 1 -maxdepth 1 ! -name README.md ! -name anchor -exec rm -rf {} +
 cp -r "$src/results/tables" "$dest/tables"
 mkdir -p "$dest/figures" "$dest/run"
 cp "$src/results/figures/schedules.png" "$dest/figures/"
