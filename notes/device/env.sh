@@ -8,7 +8,7 @@ fi
 mkdir -p /tmp/bin && printf '#!/bin/sh\nexec %s "$@"\n' "$(command -v python3)" > /tmp/bin/python && chmod +x /tmp/bin/python
 export PYTHONPATH=/tmp/sm
 export PATH=/tmp/bin:$PATH
-# Eleven jobs compile at once: keep each one's inductor worker pool small.
-export TORCHINDUCTOR_COMPILE_THREADS=2
-# The reference run's arguments (results/reference/README.md); override SMK_ARGS for other runs.
-SMK_ARGS=${SMK_ARGS:-"--cores all --resources gpu=12 --configfile config/config.yaml config/gpu.yaml --config mirror=.carry/mirror device=cuda"}
+# Up to four jobs compile at once on 16 cores: keep each one's inductor worker pool small.
+export TORCHINDUCTOR_COMPILE_THREADS=${TORCHINDUCTOR_COMPILE_THREADS:-4}
+# The reference run's arguments (config/gpu.yaml's header); override SMK_ARGS for other runs.
+SMK_ARGS=${SMK_ARGS:-"--cores all --resources gpu=4 --prioritize results/experiments/captcha_text/model.pt results/experiments/mnist_uncond/model.pt --configfile config/config.yaml config/gpu.yaml --config mirror=.carry/mirror device=cuda"}
