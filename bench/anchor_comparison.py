@@ -21,24 +21,27 @@ Usage (after the pipeline has prepared MNIST and trained its classifier):
         --classifier results/classifiers/mnist/classifier.pt --reference results/fid_refs/mnist/classifier.npz \
         [--minutes 4] [--samples 10000] [--only ours,ddpm_pytorch,diffusers] [--json out.json]
 
-TQDM_DISABLE=1 is set to keep the third-party contenders' progress bars out of the log (tqdm 4.66 and
-later honour it; older ones draw them anyway).
+TQDM_DISABLE=1 keeps the third-party contenders' progress bars out of the log; tqdm reads it when
+it is imported, so it is set before any import.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import sys
-import tempfile
-import time
-from pathlib import Path
 
-import numpy as np
-import torch
-import torch.nn.functional as F
-import yaml
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+import yaml  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -52,7 +55,6 @@ from ddpm.training import TrainingData, TrainingFiles, load_model_checkpoint, tr
 
 BATCH = 128
 CONTENDERS = ("ours", "ddpm_pytorch", "diffusers")
-os.environ.setdefault("TQDM_DISABLE", "1")
 
 
 def parameter_count(module: torch.nn.Module) -> int:
@@ -82,16 +84,23 @@ def to_uint8(images01: torch.Tensor) -> np.ndarray:
     return (images01.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
-def run_ours(experiment: dict, train_split, val_split, seconds, n, device):
-    """The pipeline's trainer on the experiment's settings, stopped by wall-clock time."""
+def ours_settings(experiment: dict, seconds: float) -> tuple[ModelConfig, DiffusionConfig, TrainingConfig]:
+    """The experiment's settings, its training ended by wall-clock time; checked before anything trains."""
     model = from_dict(ModelConfig, experiment.get("model"), "model")
+    if model.conditioning != "none":
+        raise SystemExit(f"the comparison is unconditional; the experiment's model is {model.conditioning}-conditional")
     diffusion = from_dict(DiffusionConfig, experiment.get("diffusion"), "diffusion")
-    configured = dict(experiment.get("training") or {})
-    if configured.get("batch_size", BATCH) != BATCH:
-        raise SystemExit(f"the comparison is at batch {BATCH}; the experiment trains at {configured['batch_size']}")
     # Time, not steps, ends this training; no checkpoints or validation in between.
-    configured.update(steps=10**8, time_budget_s=seconds, log_every=100, val_every=10**9, checkpoint_every=10**9)
-    training = from_dict(TrainingConfig, configured, "training")
+    timed = dict(steps=10**8, time_budget_s=seconds, log_every=100, val_every=10**9, checkpoint_every=10**9)
+    training = from_dict(TrainingConfig, {**(experiment.get("training") or {}), **timed}, "training")
+    if training.batch_size != BATCH:
+        raise SystemExit(f"the comparison is at batch {BATCH}; the experiment trains at {training.batch_size}")
+    return model, diffusion, training
+
+
+def run_ours(settings, train_split, val_split, n, device):
+    """The pipeline's trainer on the experiment's settings, stopped by wall-clock time."""
+    model, diffusion, training = settings
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         summary = train(
@@ -196,12 +205,13 @@ def main() -> None:
     experiments = yaml.safe_load(args.config.read_text()).get("experiments", {})
     if args.experiment not in experiments:
         raise SystemExit(f"{args.config} has no experiment {args.experiment!r} (it has {', '.join(experiments)})")
+    seconds = args.minutes * 60
+    settings = ours_settings(experiments[args.experiment], seconds)
     train_split, val_split = load_split(args.data / "train.npz"), load_split(args.data / "val.npz")
     images = torch.from_numpy(train_split.images).to(device).permute(0, 3, 1, 2).float() / 255.0
     references = [load_reference(args.reference)]
-    seconds = args.minutes * 60
     contenders = {
-        "ours": lambda: run_ours(experiments[args.experiment], train_split, val_split, seconds, args.samples, device),
+        "ours": lambda: run_ours(settings, train_split, val_split, args.samples, device),
         "ddpm_pytorch": lambda: run_ddpm_pytorch(images, seconds, args.samples, device),
         "diffusers": lambda: run_diffusers(images * 2 - 1, seconds, args.samples, device),
     }

@@ -1,6 +1,6 @@
 # Issue 6's anchor comparison (bench/anchor_comparison.py) on the device machine, in three calls:
 #   bash notes/device/anchor.sh setup      carry .carry/wheels .carry/anchor-wheels .carry/mirror/mnist
-#   bash notes/device/anchor.sh start 540  carry .carry/scipy-wheel (install, a short smoke, then the run)
+#   bash notes/device/anchor.sh start 300  carry .carry/scipy-wheel (install, a short smoke, then the run)
 #   bash notes/device/anchor.sh poll 540   no carry; copies the JSON and the log into $OUT when done
 # The contenders' wheels (and their dependencies the image may lack) are installed into /tmp/anchor,
 # only those whose distribution the image does not already have, so the image's torch stays.
@@ -36,20 +36,11 @@ start)
   T0=$(date +%s)
   TORCHINDUCTOR_CACHE_DIR=/tmp/inductor-smoke timeout 300 $RUN --minutes 0.1 --samples 1000 2>&1 | grep -vE "Warning|warn" | tail -8
   rc=${PIPESTATUS[0]}; echo "smoke rc=$rc after $(( $(date +%s) - T0 )) s"; [ "$rc" -eq 0 ] || exit 1
-  rm -f results/anchor.rc
-  setsid nohup bash -c "timeout 1500 $RUN --json results/anchor_comparison.json > results/anchor.log 2>&1; echo \$? > results/anchor.rc" \
-    > /dev/null 2>&1 < /dev/null &
+  run_detached results/anchor.log results/anchor.rc 1500 $RUN --json results/anchor_comparison.json
   sleep 5; bash notes/device/anchor.sh poll "${2:-300}" ;;
 poll)
-  LIMIT=${2:-540}; T0=$(date +%s)
-  while :; do
-    now=$(( $(date +%s) - T0 ))
-    util=$(nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader)
-    echo "[$(date +%T) +${now}s] gpu $util | $(grep -E '^(ours|ddpm_pytorch|diffusers):' results/anchor.log | tr '\n' ' ')"
-    [ -f results/anchor.rc ] && break
-    [ "$now" -ge "$LIMIT" ] && break
-    sleep 30
-  done
+  anchor_progress() { grep -E '^(ours|ddpm_pytorch|diffusers):' results/anchor.log | tr '\n' ' '; }
+  wait_for results/anchor.rc "${2:-540}" anchor_progress
   [ -f results/anchor.rc ] || exit 0
   echo "anchor rc=$(cat results/anchor.rc)"; tail -12 results/anchor.log
   cp results/anchor.log results/anchor-prep.log "$OUT/"; [ -f results/anchor_comparison.json ] && cp results/anchor_comparison.json "$OUT/" ;;

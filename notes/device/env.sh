@@ -12,3 +12,24 @@ export PATH=/tmp/bin:$PATH
 export TORCHINDUCTOR_COMPILE_THREADS=${TORCHINDUCTOR_COMPILE_THREADS:-4}
 # The reference run's arguments (config/gpu.yaml's header); override SMK_ARGS for other runs.
 SMK_ARGS=${SMK_ARGS:-"--cores all --resources gpu=4 --prioritize results/experiments/captcha_text/model.pt results/experiments/mnist_uncond/model.pt --configfile config/config.yaml config/gpu.yaml --config mirror=.carry/mirror device=cuda"}
+# run_detached LOG RC SECONDS CMD...: start CMD apart from this call (it outlives the call while
+# the machine is held), its output in LOG, its exit status written to RC when it ends.
+run_detached() {
+  local log=$1 rc=$2 limit=$3; shift 3
+  rm -f "$rc"
+  setsid nohup bash -c 'log=$1 rc=$2 limit=$3; shift 3; timeout "$limit" "$@" > "$log" 2>&1; echo $? > "$rc"' \
+    _ "$log" "$rc" "$limit" "$@" > /dev/null 2>&1 < /dev/null &
+}
+# wait_for RC SECONDS PROGRESS: every 30 s print the time, PROGRESS's output (a command) and the
+# GPU's load, until RC exists (status 0) or SECONDS have passed (status 1).
+wait_for() {
+  local rc=$1 limit=$2 progress=$3 t0 now
+  t0=$(date +%s)
+  while :; do
+    now=$(( $(date +%s) - t0 ))
+    echo "[$(date +%T) +${now}s] $($progress) | gpu $(nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader)"
+    [ -f "$rc" ] && return 0
+    [ "$now" -ge "$limit" ] && return 1
+    sleep 30
+  done
+}

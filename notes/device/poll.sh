@@ -1,16 +1,10 @@
 # Later calls: wait for the background workflow up to $1 seconds, printing progress; once it has
 # exited, show failed jobs' logs and pack the small outputs into $OUT (three files, a few MB).
 . notes/device/env.sh
-LIMIT=${1:-540}; T0=$(date +%s)
-while :; do
-  now=$(( $(date +%s) - T0 ))
-  prog=$(grep -E "steps \([0-9]+%\) done" results/run.log 2>/dev/null | tail -1)
-  util=$(nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader)
-  echo "[$(date +%T) +${now}s] $prog | gpu $util | running: $(pgrep -fc "python scripts/")"
-  [ -f results/run.rc ] && break
-  [ "$now" -ge "$LIMIT" ] && break
-  sleep 30
-done
+workflow_progress() {
+  echo "$(grep -E "steps \([0-9]+%\) done" results/run.log 2>/dev/null | tail -1) | running: $(pgrep -fc "python scripts/")"
+}
+wait_for results/run.rc "${1:-540}" workflow_progress
 grep -E "^Error in rule|Exiting because|WorkflowError|Traceback" results/run.log | head -10
 [ -f results/run.rc ] || exit 0
 echo "workflow rc=$(cat results/run.rc)"; tail -5 results/run.log

@@ -3,6 +3,10 @@
 # python3 schedule_model.py prints the total time and training steps of each plan.
 FMAX, DT = 1.0, 0.5  # one job alone gets about all of it (11,000 img/s alone, 11,200 shared)
 IMG_S_FULL = 11200  # digit images/s of the whole GPU (probe of 2026-12-03, four jobs)
+STEP_COST = {"captcha_text": 4.0}  # GPU work of one training step relative to the digit U-Net's
+PRIO = dict(captcha_text=2, mnist_uncond=2)  # --prioritize
+
+
 def jobs(budgets, compile_s, samp_compile=20):
     J = {}
     def add(name, kind, deps, compile_, work=None, budget=None, prio=0):
@@ -10,7 +14,6 @@ def jobs(budgets, compile_s, samp_compile=20):
     add("prep", "cpu", [], 0, work=60)
     for d in ["mnist", "fashion", "hoda", "captcha"]:
         add(f"cls_{d}", "gpu", ["prep"], 5, work=15)
-    cost = dict(captcha_text=4.0)
     for e, b in budgets.items():
         add(f"train_{e}", "train", ["prep"], 15 if e == "mnist_toy" else compile_s, budget=b, prio=PRIO.get(e, 0))
     # sampling work in GPU-seconds at 29k digit img-steps/s (CFG doubles)
@@ -49,14 +52,13 @@ def simulate(budgets, slots, compile_s):
             if n in active: r["gpu"] += share * DT
             if j["kind"] == "train":
                 if t - r["start"] >= j["budget"]:
-                    steps[n] = r["gpu"] * IMG_S_FULL / 128 * (0.25 if "captcha" in n else 1); done[n] = t; del running[n]
+                    steps[n] = r["gpu"] * IMG_S_FULL / 128 / STEP_COST.get(n[len("train_"):], 1.0); done[n] = t; del running[n]
             elif n in active:
                 r["left"] -= share * DT
                 if r["left"] <= 0: done[n] = t; del running[n]
         t += DT
     return t, {k[6:]: round(v) for k, v in steps.items()}, {k[6:]: round(done[k]) for k in steps}
 
-PRIO = dict(captcha_text=2, mnist_uncond=2)
 plans = {
  "prev (gpu=12)": (dict(mnist_uncond=360, mnist_cond=360, fashion_mnist_uncond=300, hoda_uncond=300, hoda_cond=360, captcha_text=540, mnist_toy=60), 12, 120),
 }
