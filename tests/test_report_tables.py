@@ -150,6 +150,13 @@ def test_toy_experiment_has_no_schedule():
     assert (row["schedule"], row["timesteps"], row["target"]) == ("toy", "", "x0")
 
 
+def test_percent_never_rounds_a_shortfall_up_to_all():
+    from ddpm.report.tables import _percent
+
+    assert [_percent(v) for v in (1.0, 0.9995, 0.99999, 0.9994, 0.912, 0.0)] == [
+        "100.0%", "99.95%", "99.99%", "99.9%", "91.2%", "0.0%"]
+
+
 def test_latex_escape():
     assert latex_escape("a_b & 5% #1 {x} ~ –") == "a\\_b \\& 5\\% \\#1 \\{x\\} \\textasciitilde{} --"
 

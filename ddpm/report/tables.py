@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +51,11 @@ def _fixed(digits: int) -> Callable[[Any], str]:
 
 
 def _percent(value: float) -> str:
-    return f"{100 * value:.1f}%"
+    text = f"{100 * value:.1f}%"
+    if text == "100.0%" and value < 1:
+        # Rounding up must not turn a miss into "all": 0.9995 reads 99.95%, not 100.0%.
+        text = f"{math.floor(10000 * value) / 100:.2f}%"
+    return text
 
 
 def _rate(value: float) -> str:
