@@ -25,7 +25,7 @@ setup)
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
   T0=$(date +%s)
   timeout 400 python -m snakemake results/classifiers/mnist/classifier.pt results/fid_refs/mnist/classifier.npz \
-    $SMK_ARGS > results/anchor-prep.log 2>&1
+    $SMK_PREP_ARGS > results/anchor-prep.log 2>&1
   echo "prep rc=$? after $(( $(date +%s) - T0 )) s"; tail -3 results/anchor-prep.log
   cat results/classifiers/mnist/metrics.json; echo ;;
 start)

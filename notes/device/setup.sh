@@ -7,5 +7,5 @@ python -c "import torch, torchvision, torchmetrics; print('torch', torch.__versi
 python -m snakemake --version
 mkdir -p results
 { nvidia-smi; lscpu | head -20; } > results/gpu.txt
-timeout 300 python -m snakemake "$@" $SMK_ARGS > results/prep.log 2>&1
+timeout 300 python -m snakemake "$@" $SMK_PREP_ARGS > results/prep.log 2>&1
 echo "prep rc=$? after $(( $(date +%s) - START )) s"; tail -4 results/prep.log
