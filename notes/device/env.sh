@@ -13,7 +13,9 @@ export TORCHINDUCTOR_COMPILE_THREADS=${TORCHINDUCTOR_COMPILE_THREADS:-4}
 # The reference run's arguments (config/gpu.yaml's header); override SMK_ARGS for other runs.
 # SMK_PREP_ARGS leaves out --prioritize: Snakemake adds prioritized files to the run's targets, so
 # with it a preparation of a few targets would also build (and fetch the raw files of) those.
-SMK_PREP_ARGS=${SMK_PREP_ARGS:-"--cores all --resources gpu=4 --configfile config/config.yaml config/gpu.yaml --config mirror=.carry/mirror device=cuda"}
+# Probes put their own config file last in SMK_CONFIGFILES before sourcing this file.
+SMK_CONFIGFILES=${SMK_CONFIGFILES:-"config/config.yaml config/gpu.yaml"}
+SMK_PREP_ARGS=${SMK_PREP_ARGS:-"--cores all --resources gpu=4 --configfile $SMK_CONFIGFILES --config mirror=.carry/mirror device=cuda"}
 SMK_ARGS=${SMK_ARGS:-"--prioritize results/experiments/captcha_text/model.pt results/experiments/mnist_uncond/model.pt $SMK_PREP_ARGS"}
 # run_detached LOG RC SECONDS CMD...: start CMD apart from this call (it outlives the call while
 # the machine is held), its output in LOG, its exit status written to RC when it ends.

@@ -3,10 +3,10 @@
 #          results/experiments/mnist_uncond/metrics/{ddpm1000,ddim50}.json
 # Copies the targets, the experiments' provenance and train logs, and the log into $OUT.
 extra=$1; shift
-SMK_ARGS="--cores all --resources gpu=4 --configfile config/config.yaml config/gpu.yaml $extra --config mirror=.carry/mirror device=cuda"
+SMK_CONFIGFILES="config/config.yaml config/gpu.yaml $extra"
 . notes/device/env.sh
 T0=$(date +%s); mkdir -p results
-timeout 530 python -m snakemake "$@" $SMK_ARGS > results/probe.log 2>&1
+timeout 530 python -m snakemake "$@" $SMK_PREP_ARGS > results/probe.log 2>&1
 echo "probe rc=$? after $(( $(date +%s) - T0 )) s"; tail -4 results/probe.log
 for target in "$@"; do [ -f "$target" ] && cp "$target" "$OUT/" && echo "$target: $(head -c 300 "$target")"; done
 for exp in $(printf '%s\n' "$@" | sed -n 's#^results/experiments/\([^/]*\)/.*#\1#p' | sort -u); do
