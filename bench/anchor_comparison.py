@@ -50,7 +50,7 @@ from ddpm.data import load_split  # noqa: E402
 from ddpm.evaluation.evaluate import evaluate_sample_set  # noqa: E402
 from ddpm.evaluation.fid import MetricConfig, load_reference  # noqa: E402
 from ddpm.labels import data_spec  # noqa: E402
-from ddpm.sampling import sample_set  # noqa: E402
+from ddpm.generation import sample_set  # noqa: E402
 from ddpm.training import TrainingData, TrainingFiles, load_model_checkpoint, train  # noqa: E402
 
 BATCH = 128

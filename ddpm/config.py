@@ -22,7 +22,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Network architecture (:class:`ddpm.models.unet.UNet` or :class:`ddpm.models.toy.ToyUNet`)."""
+    """Network architecture (:class:`ddpm.models.unet.UNet` or :class:`ddpm.models.toy_unet.ToyUNet`)."""
 
     architecture: str = "unet"  # "unet" | "toy_unet"
     base_channels: int = 64

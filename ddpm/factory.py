@@ -8,10 +8,10 @@ from ddpm.config import DataSpec, DiffusionConfig, ModelConfig
 from ddpm.diffusion import GaussianDiffusion
 from ddpm.errors import ConfigError
 from ddpm.models.conditioning import CharTokenizer
-from ddpm.models.toy import ToyUNet
+from ddpm.models.toy_unet import ToyUNet
 from ddpm.models.unet import UNet
 from ddpm.schedules import NoiseSchedule
-from ddpm.toy import ToyDiffusion
+from ddpm.toy_diffusion import ToyDiffusion
 
 
 def build_model(model: ModelConfig, data: DataSpec) -> nn.Module:

@@ -16,8 +16,8 @@ from ddpm.config import SamplerConfig, SamplingConfig, from_dict
 from ddpm.report.figures import plot_samples_by_steps, resolve_step_counts, samples_by_steps
 from ddpm.report.grids import label_titles
 from ddpm.runtime import resolve_device
-from ddpm.sampling import requested_labels
-from ddpm.toy import ToyDiffusion
+from ddpm.generation import requested_labels
+from ddpm.toy_diffusion import ToyDiffusion
 from ddpm.training import load_model_checkpoint
 
 

@@ -20,7 +20,7 @@ from ddpm.data import load_split
 from ddpm.io import save_npz, write_json
 from ddpm.report.grids import write_sample_grid
 from ddpm.runtime import resolve_device
-from ddpm.sampling import requested_labels, sample_set
+from ddpm.generation import requested_labels, sample_set
 from ddpm.training import load_model_checkpoint
 from ddpm.training.provenance import device_description
 

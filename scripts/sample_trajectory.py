@@ -23,8 +23,8 @@ from ddpm.io import save_npz
 from ddpm.report.animation import write_trajectory_gif
 from ddpm.report.grids import label_titles
 from ddpm.runtime import resolve_device
-from ddpm.sampling import requested_labels, sample_trajectory
-from ddpm.toy import ToyDiffusion
+from ddpm.generation import requested_labels, sample_trajectory
+from ddpm.toy_diffusion import ToyDiffusion
 from ddpm.training import load_model_checkpoint
 from ddpm.training.batches import from_model_range
 

@@ -19,7 +19,7 @@ from ddpm.config import from_dict
 from ddpm.errors import DataError
 from ddpm.evaluation.classifier import ClassifierConfig, save_classifier
 from ddpm.evaluation.conditional import conditional_accuracy
-from ddpm.evaluation.training import train_classifier, train_recognizer
+from ddpm.evaluation.judge_training import train_classifier, train_recognizer
 from ddpm.io import write_json
 
 log = logging.getLogger("train_classifier")

@@ -7,7 +7,7 @@ from ddpm.config import SamplerConfig
 from ddpm.diffusion import GaussianDiffusion
 from ddpm.samplers import generate
 from ddpm.schedules import NoiseSchedule
-from ddpm.toy import ToyDiffusion, corrupt
+from ddpm.toy_diffusion import ToyDiffusion, corrupt
 
 
 def test_q_sample_has_the_right_mean_and_variance():

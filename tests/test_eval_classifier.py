@@ -16,7 +16,7 @@ from ddpm.evaluation.classifier import (
     save_classifier,
 )
 from ddpm.evaluation.conditional import class_accuracy, text_accuracy
-from ddpm.evaluation.training import random_shift, train_classifier, train_recognizer
+from ddpm.evaluation.judge_training import random_shift, train_classifier, train_recognizer
 
 TINY = ClassifierConfig(widths=(8, 16), feature_dim=32, steps=60, batch_size=32, warmup_steps=5, eval_every=30)
 GLYPHS = {  # 8x8 patterns, one per character

@@ -8,7 +8,7 @@ from ddpm.errors import ConfigError
 from ddpm.factory import build_model, build_tokenizer
 from ddpm.models.conditioning import CharTokenizer
 from ddpm.models.layers import timestep_embedding
-from ddpm.models.toy import ToyUNet
+from ddpm.models.toy_unet import ToyUNet
 from ddpm.models.unet import UNet
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ddpm.data.prepared import PreparedDataset, write_prepared
+from ddpm.data.prepared_files import PreparedDataset, write_prepared
 
 REPO = Path(__file__).resolve().parents[1]
 

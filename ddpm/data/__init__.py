@@ -6,8 +6,8 @@ fact (files, URLs, checksums, options and defaults) lives in :mod:`ddpm.data.reg
 """
 
 from ddpm.data.fetch import fetch_raw
-from ddpm.data.prepare import prepare_dataset
-from ddpm.data.prepared import SPLITS, Split, load_split
+from ddpm.data.build import prepare_dataset
+from ddpm.data.prepared_files import SPLITS, Split, load_split
 from ddpm.data.registry import SOURCES, RawFile, Source, get_source, parse_entry
 
 __all__ = [

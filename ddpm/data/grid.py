@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ddpm.data.prepared import Split
+from ddpm.data.prepared_files import Split
 from ddpm.io import atomic_path
 
 _DPI = 100

@@ -25,9 +25,9 @@ from ddpm.report.canvas import new_figure, save_png
 from ddpm.report.grids import check_images, image_rows_figure
 from ddpm.report.results import RunResult, TrainLog, Unavailable
 from ddpm.runtime import place
-from ddpm.sampling import sample_set
+from ddpm.generation import sample_set
 from ddpm.schedules import NoiseSchedule
-from ddpm.toy import ToyDiffusion, corrupt
+from ddpm.toy_diffusion import ToyDiffusion, corrupt
 from ddpm.training.batches import from_model_range, images_to_tensor, to_model_range
 from ddpm.training.checkpoint import LoadedModel
 

@@ -20,7 +20,7 @@ from ddpm.samplers.ddpm import VARIANCES
 from ddpm.samplers.guidance import guided_predictor
 from ddpm.samplers.noise import SeededNoise
 from ddpm.samplers.toy import toy_sample
-from ddpm.toy import ToyDiffusion
+from ddpm.toy_diffusion import ToyDiffusion
 
 SAMPLERS = ("ddpm", "ddim", "toy")
 

@@ -1,4 +1,4 @@
-"""The Diffusion Playground's sampler for the toy diffusion (:mod:`ddpm.toy`).
+"""The Diffusion Playground's sampler for the toy diffusion (:mod:`ddpm.toy_diffusion`).
 
 Start from uniform noise; at step i of N, ask the network for the clean image and move a fraction
 1 / (N - i) of the way towards it. The last step (fraction 1) returns the prediction itself.

@@ -21,7 +21,7 @@ from ddpm.diffusion import GaussianDiffusion
 from ddpm.errors import DataError
 from ddpm.factory import build_diffusion, build_model
 from ddpm.io import atomic_path
-from ddpm.toy import ToyDiffusion
+from ddpm.toy_diffusion import ToyDiffusion
 
 MODEL_FORMAT = "ddpm-pipeline/model/1"
 STATE_FORMAT = "ddpm-pipeline/training-state/1"

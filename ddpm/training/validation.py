@@ -8,7 +8,7 @@ from torch import nn
 
 from ddpm.diffusion import GaussianDiffusion
 from ddpm.runtime import autocast, memory_format
-from ddpm.toy import ToyDiffusion
+from ddpm.toy_diffusion import ToyDiffusion
 from ddpm.training.batches import images_to_tensor, to_model_range
 
 

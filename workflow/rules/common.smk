@@ -14,7 +14,6 @@ from snakemake.utils import min_version, validate
 min_version("8.20")
 
 
-
 def _check_dataset_options():
     """Name the option that does not fit a dataset's source (the schema's own message cannot)."""
     with open(workflow.source_path("../schemas/datasets.schema.yaml")) as f:
@@ -27,12 +26,22 @@ def _check_dataset_options():
             source = block["if"]["properties"]["source"]
             if entry.get("source") not in source.get("enum", [source.get("const")]):
                 continue
-            wrong = sorted(k for k, v in block["then"].get("properties", {}).items() if v is False and k in entry)
-            missing = sorted(k for k in block["then"].get("required", []) if k not in entry)
+            wrong = sorted(
+                k
+                for k, v in block["then"].get("properties", {}).items()
+                if v is False and k in entry
+            )
+            missing = sorted(
+                k for k in block["then"].get("required", []) if k not in entry
+            )
             if wrong:
-                problems.append(f"dataset {name!r}: option(s) {wrong} do not apply to source {entry['source']!r}")
+                problems.append(
+                    f"dataset {name!r}: option(s) {wrong} do not apply to source {entry['source']!r}"
+                )
             if missing:
-                problems.append(f"dataset {name!r}: source {entry['source']!r} needs option(s) {missing}")
+                problems.append(
+                    f"dataset {name!r}: source {entry['source']!r} needs option(s) {missing}"
+                )
     if problems:
         raise WorkflowError("invalid config:\n  " + "\n  ".join(problems))
 
@@ -48,7 +57,9 @@ CONDA_ENV = "../envs/ddpm.yaml"
 # Scripts import the ddpm package of this checkout, whether or not (or wherever) it is installed.
 ROOT = Path(workflow.basedir).parent
 # (shell.prefix formats its argument once more, hence the doubled braces of ${PYTHONPATH:+...}.)
-shell.prefix(f"export PYTHONPATH={shlex.quote(str(ROOT))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
+shell.prefix(
+    f"export PYTHONPATH={shlex.quote(str(ROOT))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+)
 
 # Where raw files come from is not provenance: it reaches the (local) fetch jobs through the
 # environment, so moving to a machine with another mirror reruns nothing.
@@ -59,10 +70,18 @@ if "download" in config:
 
 # Flags that change results are params of the rules that use them (a change reruns those jobs).
 DEVICE_FLAG = f"--device {config['device']}" if "device" in config else ""
-INCEPTION_FLAG = f"--inception-weights {shlex.quote(config['inception_weights'])}" if config.get("inception_weights") else ""
+INCEPTION_FLAG = (
+    f"--inception-weights {shlex.quote(config['inception_weights'])}"
+    if config.get("inception_weights")
+    else ""
+)
 GPUS_PER_TRAINING = config.get("gpus_per_training", 1)
 # More than one GPU: torchrun starts one process per GPU and the script trains with DDP.
-TRAIN_LAUNCHER = f"torchrun --standalone --nproc-per-node {GPUS_PER_TRAINING}" if GPUS_PER_TRAINING > 1 else "python"
+TRAIN_LAUNCHER = (
+    f"torchrun --standalone --nproc-per-node {GPUS_PER_TRAINING}"
+    if GPUS_PER_TRAINING > 1
+    else "python"
+)
 METRICS_JSON = json.dumps(config.get("metrics", {}), sort_keys=True)
 CLASSIFIER_JSON = json.dumps(config.get("classifier", {}), sort_keys=True)
 
@@ -80,19 +99,26 @@ def _check_references():
     problems = []
     for name in config["run"]:
         if name not in EXPERIMENTS:
-            problems.append(f"run lists {name!r}, which is not under experiments (known: {', '.join(EXPERIMENTS)})")
+            problems.append(
+                f"run lists {name!r}, which is not under experiments (known: {', '.join(EXPERIMENTS)})"
+            )
     for name, exp in EXPERIMENTS.items():
         if exp["dataset"] not in DATASETS:
-            problems.append(f"experiment {name!r} uses dataset {exp['dataset']!r}, which is not under datasets (known: {', '.join(DATASETS)})")
+            problems.append(
+                f"experiment {name!r} uses dataset {exp['dataset']!r}, which is not under datasets (known: {', '.join(DATASETS)})"
+            )
         labels = [run_label(run) for run in exp["sampling"]["runs"]]
         repeated = sorted({label for label in labels if labels.count(label) > 1})
         if repeated:
-            problems.append(f"experiment {name!r} has several sampling runs labelled {repeated}; give them distinct `name`s")
+            problems.append(
+                f"experiment {name!r} has several sampling runs labelled {repeated}; give them distinct `name`s"
+            )
     if problems:
         raise WorkflowError("invalid config:\n  " + "\n  ".join(problems))
 
 
 _check_references()
+
 
 wildcard_constraints:
     exp="|".join(map(re.escape, EXPERIMENTS)),
@@ -119,13 +145,18 @@ def section_json(exp, key):
 
 
 def sampling_json(exp):
-    return json.dumps({k: v for k, v in EXPERIMENTS[exp]["sampling"].items() if k != "runs"}, sort_keys=True)
+    return json.dumps(
+        {k: v for k, v in EXPERIMENTS[exp]["sampling"].items() if k != "runs"},
+        sort_keys=True,
+    )
 
 
 def sampler_json(exp, run):
     runs = runs_of(exp)
     if run not in runs:
-        raise WorkflowError(f"experiment {exp!r} has no sampling run {run!r} (has: {', '.join(runs)})")
+        raise WorkflowError(
+            f"experiment {exp!r} has no sampling run {run!r} (has: {', '.join(runs)})"
+        )
     return json.dumps(runs[run], sort_keys=True)
 
 
@@ -142,12 +173,25 @@ def experiment_targets(exp):
         f"{d}/test_loss.json",
         *[f"{d}/samples/{run}.png" for run in runs],
         *[f"{d}/metrics/{run}.json" for run in runs],
-        *[f"results/figures/{exp}/{figure}.png" for figure in ("forward_process", "denoiser", "steps", "loss_curves", "fid_vs_steps")],
+        *[
+            f"results/figures/{exp}/{figure}.png"
+            for figure in (
+                "forward_process",
+                "denoiser",
+                "steps",
+                "loss_curves",
+                "fid_vs_steps",
+            )
+        ],
         f"results/data/{dataset_of(exp)}/grid.png",
     ]
 
 
-TABLES = expand("results/tables/{table}.{ext}", table=("experiments", "samples"), ext=("csv", "md", "tex"))
+TABLES = expand(
+    "results/tables/{table}.{ext}",
+    table=("experiments", "samples"),
+    ext=("csv", "md", "tex"),
+)
 
 
 def image_folder_contents(wildcards):
@@ -162,7 +206,13 @@ def test_split_flag(exp):
 
 
 def figure(path, caption, category, subcategory, labels):
-    return report(path, caption=f"../report/{caption}.rst", category=category, subcategory=subcategory, labels=labels)
+    return report(
+        path,
+        caption=f"../report/{caption}.rst",
+        category=category,
+        subcategory=subcategory,
+        labels=labels,
+    )
 
 
 def table_inputs():
@@ -174,13 +224,23 @@ def table_inputs():
             "provenance": f"{d}/provenance.json",
             "test_loss": f"{d}/test_loss.json",
             "classifier_metrics": f"results/classifiers/{dataset_of(exp)}/metrics.json",
-            "runs": {run: {"metrics": f"{d}/metrics/{run}.json", "info": f"{d}/samples/{run}.json"} for run in runs_of(exp)},
+            "runs": {
+                run: {
+                    "metrics": f"{d}/metrics/{run}.json",
+                    "info": f"{d}/samples/{run}.json",
+                }
+                for run in runs_of(exp)
+            },
         }
     return inputs
 
 
 def table_input_files():
     for files in table_inputs().values():
-        yield from (files["provenance"], files["test_loss"], files["classifier_metrics"])
+        yield from (
+            files["provenance"],
+            files["test_loss"],
+            files["classifier_metrics"],
+        )
         for run in files["runs"].values():
             yield from run.values()

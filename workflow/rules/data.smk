@@ -12,14 +12,16 @@ rule fetch_raw:
         image_folder_contents,
     output:
         "results/raw/{dataset}/MANIFEST.json",
-    params:
-        source=lambda wildcards: config["datasets"][wildcards.dataset]["source"],
-        raw_dir=lambda wildcards: f"results/raw/{wildcards.dataset}",
-        options=lambda wildcards: json.dumps(config["datasets"][wildcards.dataset], sort_keys=True),
     log:
         "logs/fetch_raw/{dataset}.log",
     conda:
         CONDA_ENV
+    params:
+        source=lambda wildcards: config["datasets"][wildcards.dataset]["source"],
+        raw_dir=lambda wildcards: f"results/raw/{wildcards.dataset}",
+        options=lambda wildcards: json.dumps(
+            config["datasets"][wildcards.dataset], sort_keys=True
+        ),
     shell:
         "python scripts/fetch_raw.py --source {params.source:q} --raw-dir {params.raw_dir:q}"
         " --manifest {output:q} --options {params.options:q} 2> {log:q}"
@@ -29,16 +31,22 @@ rule prepare_dataset:
     input:
         manifest="results/raw/{dataset}/MANIFEST.json",
     output:
-        expand("results/data/{{dataset}}/{split}.{ext}", split=("train", "val", "test"), ext=("npz", "json")),
-    params:
-        raw_dir=lambda wildcards: f"results/raw/{wildcards.dataset}",
-        out_dir=lambda wildcards: f"results/data/{wildcards.dataset}",
-        # The whole entry: a changed option prepares the dataset again.
-        options=lambda wildcards: json.dumps(config["datasets"][wildcards.dataset], sort_keys=True),
+        expand(
+            "results/data/{{dataset}}/{split}.{ext}",
+            split=("train", "val", "test"),
+            ext=("npz", "json"),
+        ),
     log:
         "logs/prepare_dataset/{dataset}.log",
     conda:
         CONDA_ENV
+    params:
+        raw_dir=lambda wildcards: f"results/raw/{wildcards.dataset}",
+        out_dir=lambda wildcards: f"results/data/{wildcards.dataset}",
+        # The whole entry: a changed option prepares the dataset again.
+        options=lambda wildcards: json.dumps(
+            config["datasets"][wildcards.dataset], sort_keys=True
+        ),
     shell:
         "python scripts/prepare_dataset.py --name {wildcards.dataset:q} --manifest {input.manifest:q}"
         " --raw-dir {params.raw_dir:q} --options {params.options:q} --out-dir {params.out_dir:q} 2> {log:q}"

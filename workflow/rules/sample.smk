@@ -16,19 +16,19 @@ rule sample:
             labels={"experiment": "{exp}", "sampler": "{run}"},
         ),
         info="results/experiments/{exp}/samples/{run}.json",
+    log:
+        "logs/sample/{exp}/{run}.log",
+    benchmark:
+        "benchmarks/sample/{exp}/{run}.tsv"
+    conda:
+        CONDA_ENV
+    resources:
+        gpu=1,
     params:
         sampler=lambda w: sampler_json(w.exp, w.run),
         sampling=lambda w: sampling_json(w.exp),
         test=lambda w: test_split_flag(w.exp),
         device=DEVICE_FLAG,
-    log:
-        "logs/sample/{exp}/{run}.log",
-    benchmark:
-        "benchmarks/sample/{exp}/{run}.tsv"
-    resources:
-        gpu=1,
-    conda:
-        CONDA_ENV
     shell:
         "python scripts/sample.py --checkpoint {input.checkpoint:q} --sampler {params.sampler:q}"
         " --sampling {params.sampling:q} {params.test} --out {output.samples:q} --grid {output.grid:q}"
@@ -48,18 +48,20 @@ rule sample_trajectory:
             subcategory="Denoising",
             labels={"experiment": "{exp}", "figure": "trajectory"},
         ),
+    log:
+        "logs/sample_trajectory/{exp}.log",
+    conda:
+        CONDA_ENV
+    resources:
+        gpu=1,
     params:
         # The experiment's first sampler setting draws the trajectory.
-        sampler=lambda w: json.dumps(EXPERIMENTS[w.exp]["sampling"]["runs"][0], sort_keys=True),
+        sampler=lambda w: json.dumps(
+            EXPERIMENTS[w.exp]["sampling"]["runs"][0], sort_keys=True
+        ),
         sampling=lambda w: sampling_json(w.exp),
         test=lambda w: test_split_flag(w.exp),
         device=DEVICE_FLAG,
-    log:
-        "logs/sample_trajectory/{exp}.log",
-    resources:
-        gpu=1,
-    conda:
-        CONDA_ENV
     shell:
         "python scripts/sample_trajectory.py --checkpoint {input.checkpoint:q} --sampler {params.sampler:q}"
         " --sampling {params.sampling:q} {params.test} --out-npz {output.frames:q} --out-gif {output.gif:q}"

@@ -11,6 +11,14 @@ rule train:
         checkpoint="results/experiments/{exp}/model.pt",
         log="results/experiments/{exp}/train_log.csv",
         provenance="results/experiments/{exp}/provenance.json",
+    log:
+        "logs/train/{exp}.log",
+    benchmark:
+        "benchmarks/train/{exp}.tsv"
+    conda:
+        CONDA_ENV
+    resources:
+        gpu=GPUS_PER_TRAINING,
     params:
         launcher=TRAIN_LAUNCHER,
         model=lambda w: section_json(w.exp, "model"),
@@ -18,14 +26,6 @@ rule train:
         training=lambda w: section_json(w.exp, "training"),
         state=lambda w: f"{exp_dir(w.exp)}/state.pt",
         device=DEVICE_FLAG,
-    log:
-        "logs/train/{exp}.log",
-    benchmark:
-        "benchmarks/train/{exp}.tsv"
-    resources:
-        gpu=GPUS_PER_TRAINING,
-    conda:
-        CONDA_ENV
     shell:
         "{params.launcher} scripts/train.py --train {input.train:q} --val {input.val:q}"
         " --model {params.model:q} --diffusion {params.diffusion:q} --training {params.training:q}"
@@ -41,17 +41,17 @@ rule train_classifier:
     output:
         checkpoint="results/classifiers/{dataset}/classifier.pt",
         metrics="results/classifiers/{dataset}/metrics.json",
-    params:
-        config=CLASSIFIER_JSON,
-        device=DEVICE_FLAG,
     log:
         "logs/train_classifier/{dataset}.log",
     benchmark:
         "benchmarks/train_classifier/{dataset}.tsv"
-    resources:
-        gpu=1,
     conda:
         CONDA_ENV
+    resources:
+        gpu=1,
+    params:
+        config=CLASSIFIER_JSON,
+        device=DEVICE_FLAG,
     shell:
         "python scripts/train_classifier.py --train {input.train:q} --val {input.val:q} --test {input.test:q}"
         " --config {params.config:q} --out {output.checkpoint:q} --metrics {output.metrics:q} {params.device} 2> {log:q}"

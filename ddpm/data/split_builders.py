@@ -22,7 +22,7 @@ from ddpm.data.idx import read_idx
 from ddpm.data.image_folder import scan_image_folder
 from ddpm.data.imaging import fill_and_crop, fit_inside, read_image, to_array
 from ddpm.data.normalise import BOX_FRACTION, digit_box, normalise_digit
-from ddpm.data.prepared import PreparedDataset
+from ddpm.data.prepared_files import PreparedDataset
 from ddpm.data.splits import carve, hold_out_texts
 from ddpm.data.stanford_cars import (
     CarAnnotation,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ddpm.data.checksums import folder_manifest_sha256, path_sha256
-from ddpm.data.prepared import write_prepared
+from ddpm.data.prepared_files import write_prepared
 from ddpm.data.registry import Source, get_source
 from ddpm.errors import ChecksumError, ConfigError, DataError
 from ddpm.io import read_json
