@@ -213,17 +213,27 @@ def main() -> None:
             spec = data_spec_for(config, exp["dataset"], args.prepared)
             row: dict = {}
             cache = tmp / f"cache-{name}"
+            report["experiments"][name] = row
+
+            def record(key: str, value: float) -> None:
+                # Each number as soon as it is measured: a run cut short still reports what it got.
+                row[key] = value
+                print(f"{name}: {key} = {value:.1f}", flush=True)
+                if args.json:
+                    args.json.write_text(json.dumps(report, indent=2))
+
             cold = launch([training_job(exp, spec, args.steps, str(device), tmp / f"{name}-cold", 0)], cache)[0]
+            record("compile_cold_s", cold["compile_s"])
             warm = launch([training_job(exp, spec, args.steps, str(device), tmp / f"{name}-warm", 1)], cache)[0]
-            row.update(images_per_s=warm["images_per_s"], compile_cold_s=cold["compile_s"], compile_warm_s=warm["compile_s"])
+            record("compile_warm_s", warm["compile_s"])
+            record("images_per_s", warm["images_per_s"])
+            record("sampling_forward_images_per_s", sampling_forward_rate(exp, spec, device, args.sampling_batch))
             for k in args.concurrency:
                 jobs = [training_job(exp, spec, args.steps, str(device), tmp / f"{name}-k{k}-{i}", i) for i in range(k)]
-                row[f"images_per_s_x{k}"] = sum(r["images_per_s"] for r in launch(jobs, cache))
+                record(f"images_per_s_x{k}", sum(r["images_per_s"] for r in launch(jobs, cache)))
             for batch in args.batch_sizes:
-                row[f"images_per_s_b{batch}"] = launch([training_job(exp, spec, args.steps, str(device), tmp / f"{name}-b{batch}", 0, batch)], cache)[0]["images_per_s"]
-            row["sampling_forward_images_per_s"] = sampling_forward_rate(exp, spec, device, args.sampling_batch)
-            report["experiments"][name] = row
-            print(name, json.dumps(row), flush=True)
+                job = training_job(exp, spec, args.steps, str(device), tmp / f"{name}-b{batch}", 0, batch)
+                record(f"images_per_s_b{batch}", launch([job], cache)[0]["images_per_s"])
 
     work = config_workload(config, list(config["run"]))
     report["workload"] = work
@@ -232,6 +242,8 @@ def main() -> None:
     for name, row in report["experiments"].items():
         shared = row.get(f"images_per_s_x{args.concurrency[0]}", float("nan")) if args.concurrency else float("nan")
         w = work.get(name, {"training_images": 0, "sampling_forwards": 0})
+        if "images_per_s" not in row or "sampling_forward_images_per_s" not in row:
+            continue
         print(f"{name:24} {row['images_per_s']:11.0f} {shared:11.0f} {row['compile_cold_s']:9.1f}/{row['compile_warm_s']:<9.1f} "
               f"{row['sampling_forward_images_per_s']:10.0f} {w['training_images']:10d} {w['sampling_forwards']:10d}")
         for key, value in row.items():
