@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
-from typing import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from ddpm.errors import DdpmError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+    from ddpm.config import SamplingConfig
+    from ddpm.training.checkpoint import LoadedModel
 
 
 def run(main: Callable[[], None]) -> None:
@@ -17,3 +27,37 @@ def run(main: Callable[[], None]) -> None:
     except DdpmError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(getattr(exc, "exit_code", 2))
+
+
+@dataclass
+class SamplingJob:
+    """What every sampling program starts from: the model on its device, the sampling settings, and
+    the held-out test labels (text models draw strings from them)."""
+
+    loaded: "LoadedModel"
+    config: "SamplingConfig"
+    device: "torch.device"
+    test_labels: "np.ndarray | None"
+
+
+def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments shared by the programs that sample a trained model."""
+    parser.add_argument("--checkpoint", required=True, type=Path, help="model checkpoint (model.pt)")
+    parser.add_argument("--sampling", default="{}", help="sampling settings as JSON (num_images, seed_start, guidance_scale, ...)")
+    parser.add_argument("--test", type=Path, help="prepared test split: held-out strings for random_texts")
+    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
+
+
+def load_for_sampling(args: argparse.Namespace) -> SamplingJob:
+    """Load the checkpoint, settings and test labels named by :func:`add_sampling_arguments`."""
+    import json
+
+    from ddpm.config import SamplingConfig, from_dict
+    from ddpm.data import load_split
+    from ddpm.runtime import resolve_device
+    from ddpm.training import load_model_checkpoint
+
+    device = resolve_device(args.device)
+    config = from_dict(SamplingConfig, json.loads(args.sampling), "sampling")
+    test_labels = load_split(args.test).labels if args.test else None
+    return SamplingJob(load_model_checkpoint(args.checkpoint, device), config, device, test_labels)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -23,6 +24,71 @@ class SampleSet:
     images: np.ndarray  # uint8 (N, H, W, C)
     seeds: np.ndarray  # int64 (N,)
     labels: np.ndarray | None  # requested class ids (int64) or texts (unicode), None if unconditional
+    timing: "SamplingTiming | None" = None
+
+
+@dataclass
+class SamplingTiming:
+    """How fast a sample set was drawn, with compilation kept apart from the sampler's own speed.
+
+    The first batch pays for compilation (and cuDNN's algorithm search); the speed is measured on the
+    later batches of the same size, the device synchronised after each. With one batch there is no
+    clean measurement and the speed is None.
+    """
+
+    batch_sizes: list[int]
+    batch_seconds: list[float]
+    network_evaluations: int  # network calls x batch rows (a guided call on 2B rows counts 2B)
+
+    @property
+    def total_seconds(self) -> float:
+        return float(sum(self.batch_seconds))
+
+    @property
+    def images_per_second(self) -> float | None:
+        steady = [(n, s) for n, s in zip(self.batch_sizes[1:], self.batch_seconds[1:]) if n == self.batch_sizes[0]]
+        if not steady:
+            return None
+        return sum(n for n, _ in steady) / sum(s for _, s in steady)
+
+    @property
+    def evaluations_per_image(self) -> float:
+        return self.network_evaluations / max(1, sum(self.batch_sizes))
+
+    @property
+    def warmup_seconds(self) -> float | None:
+        """The first batch's time beyond what the steady speed gives it: compilation and warm-up."""
+        rate = self.images_per_second
+        if rate is None:
+            return None
+        return max(0.0, self.batch_seconds[0] - self.batch_sizes[0] / rate)
+
+    def as_dict(self) -> dict:
+        rate = self.images_per_second
+        return {
+            "seconds": self.total_seconds,
+            "warmup_seconds": self.warmup_seconds,
+            "images_per_second": rate,
+            "network_evaluations_per_image": self.evaluations_per_image,
+            "network_evaluations_per_second": None if rate is None else rate * self.evaluations_per_image,
+            "timed_batches": max(0, sum(1 for n in self.batch_sizes[1:] if n == self.batch_sizes[0])),
+        }
+
+
+class _CountingModel(torch.nn.Module):
+    """Counts the rows the network evaluates (for network evaluations per image), nothing else."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.rows = 0
+
+    def forward(self, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+        self.rows += int(x.shape[0])
+        return self.model(x, *args, **kwargs)
+
+    def null_condition(self, cond: torch.Tensor) -> torch.Tensor:
+        return self.model.null_condition(cond)
 
 
 def requested_labels(loaded: LoadedModel, config: SamplingConfig, test_labels: np.ndarray | None = None) -> np.ndarray | None:
@@ -65,19 +131,27 @@ def sample_set(
     *,
     seeds: Sequence[int] | None = None,
     progress: bool = True,
+    compiled: torch.nn.Module | None = None,
 ) -> SampleSet:
-    """Generate one image per seed (default: seed_start .. seed_start + num_images - 1)."""
+    """Generate one image per seed (default: seed_start .. seed_start + num_images - 1).
+
+    ``compiled``: the network already placed and compiled by :func:`prepare_model`, so that several
+    sample sets of one model share one compilation.
+    """
     check_sampler(sampler, loaded.diffusion)
     seeds = np.arange(config.seed_start, config.seed_start + config.num_images, dtype=np.int64) if seeds is None else np.asarray(seeds, dtype=np.int64)
     if labels is not None and len(labels) != len(seeds):
         raise ValueError("one requested label per seed is needed")
-    model = prepare_model(loaded, device, config.compile)
+    model = _CountingModel(prepare_model(loaded, device, config.compile) if compiled is None else compiled)
     shape = (loaded.data.image_channels, *loaded.data.image_size)
     cond_all = conditions(labels, loaded.model_config, loaded.data) if labels is not None else None
     chunks = []
+    batch_sizes: list[int] = []
+    batch_seconds: list[float] = []
     bar = tqdm(total=len(seeds), disable=not progress, desc=sampler.label, unit="img", dynamic_ncols=True)
     for start in range(0, len(seeds), config.batch_size):
         stop = min(start + config.batch_size, len(seeds))
+        began = time.perf_counter()
         cond = None if cond_all is None else cond_all[start:stop].to(device)
         with autocast(device, config.precision):
             images, _ = generate(
@@ -91,10 +165,12 @@ def sample_set(
                 guidance_scale=config.guidance_scale if cond is not None else 1.0,
                 clip_x0=config.clip_x0,
             )
-        chunks.append(from_model_range(images).numpy())
+        chunks.append(from_model_range(images).numpy())  # .numpy() waits for the device
+        batch_seconds.append(time.perf_counter() - began)
+        batch_sizes.append(stop - start)
         bar.update(stop - start)
     bar.close()
-    return SampleSet(np.concatenate(chunks), seeds, labels)
+    return SampleSet(np.concatenate(chunks), seeds, labels, SamplingTiming(batch_sizes, batch_seconds, model.rows))
 
 
 def sample_trajectory(

@@ -1,73 +1,103 @@
 #!/usr/bin/env python3
-"""Sample N images (one generator per seed) from a trained model with one sampler setting.
+"""Draw every sample set of one model in one process: one load, one compilation for all runs.
 
-Writes the images as uint8 ``.npz`` (images, seeds, requested labels), a grid PNG, and a JSON with
-the settings and the sampling speed.
+For each sampler setting (``--runs``, a JSON list) it writes ``<out-dir>/<label>.npz`` (uint8
+images, seeds, requested labels), ``<label>.png`` (a grid) and ``<label>.json`` (the settings, N,
+and the sampler's speed measured after warm-up, with start-up and compilation reported apart).
+With ``--trajectory-npz``/``--trajectory-gif`` it also records the denoising trajectory of a few
+images with the first setting.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
 
 import numpy as np
 
-from ddpm.cli import run
-from ddpm.config import SamplerConfig, SamplingConfig, from_dict, to_dict
-from ddpm.data import load_split
-from ddpm.io import save_npz, write_json
-from ddpm.report.grids import write_sample_grid
-from ddpm.runtime import resolve_device
-from ddpm.generation import requested_labels, sample_set
-from ddpm.training import load_model_checkpoint
-from ddpm.training.provenance import device_description
+PROCESS_START = time.perf_counter()
+
+from ddpm.cli import add_sampling_arguments, load_for_sampling, run  # noqa: E402
+from ddpm.config import SamplerConfig, from_dict, to_dict  # noqa: E402
+from ddpm.generation import prepare_model, requested_labels, sample_set, sample_trajectory  # noqa: E402
+from ddpm.io import save_npz, write_json  # noqa: E402
+from ddpm.report.animation import write_trajectory_gif  # noqa: E402
+from ddpm.report.grids import label_titles, write_sample_grid  # noqa: E402
+from ddpm.toy_diffusion import ToyDiffusion  # noqa: E402
+from ddpm.training.batches import from_model_range  # noqa: E402
+from ddpm.training.provenance import device_description  # noqa: E402
+
+
+def write_trajectory(loaded, sampler, config, device, test_labels, npz: Path, gif: Path, frames: int) -> None:
+    labels = requested_labels(loaded, dataclasses.replace(config, num_images=config.trajectory_images), test_labels)
+    images, trajectory = sample_trajectory(loaded, sampler, config, device, labels, frames=frames)
+    x_t = np.stack([from_model_range(frame).numpy() for frame in trajectory.x_t])
+    x0 = np.stack([from_model_range(frame).numpy() for frame in trajectory.x0])
+    arrays = {
+        "x_t": x_t,
+        "x0": x0,
+        "timesteps": np.array(trajectory.timesteps, dtype=np.int64),
+        "seeds": np.arange(config.seed_start, config.seed_start + len(images), dtype=np.int64),
+        "images": images,
+    }
+    if labels is not None:
+        arrays["labels"] = labels
+    save_npz(npz, **arrays)
+    toy = isinstance(loaded.diffusion, ToyDiffusion)
+    prefix = f"{loaded.meta.get('experiment') or 'samples'}, {sampler.label}: "
+    frame_labels = [prefix + (f"{t} steps to go" if toy else f"t = {t}") for t in trajectory.timesteps]
+    image_labels = None if labels is None else label_titles(labels, loaded.data.class_names, ())
+    write_trajectory_gif(gif, x_t, x0, frame_labels, image_labels=image_labels)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--checkpoint", required=True, type=Path)
-    parser.add_argument("--sampler", required=True, help="one sampler setting as JSON (sampler, steps, eta, ...)")
-    parser.add_argument("--sampling", default="{}", help="sampling settings as JSON (num_images, seed_start, ...)")
-    parser.add_argument("--test", type=Path, help="prepared test split: held-out strings for random_texts")
-    parser.add_argument("--out", required=True, type=Path, help="samples .npz")
-    parser.add_argument("--grid", required=True, type=Path, help="grid PNG")
-    parser.add_argument("--info", required=True, type=Path, help="JSON with the settings and speed")
-    parser.add_argument("--device", default="auto")
+    add_sampling_arguments(parser)
+    parser.add_argument("--runs", required=True, help="the sampler settings as a JSON list (sampler, steps, eta, name, ...)")
+    parser.add_argument("--out-dir", required=True, type=Path, help="folder of the <label>.{npz,png,json} files")
+    parser.add_argument("--trajectory-npz", type=Path, help="also record a denoising trajectory (first setting) here")
+    parser.add_argument("--trajectory-gif", type=Path, help="... and its GIF here")
+    parser.add_argument("--frames", type=int, default=40, help="trajectory snapshots along the chain (about)")
     args = parser.parse_args()
 
-    sampler = from_dict(SamplerConfig, json.loads(args.sampler), "sampler")
-    config = from_dict(SamplingConfig, json.loads(args.sampling), "sampling")
-    device = resolve_device(args.device)
-    loaded = load_model_checkpoint(args.checkpoint, device)
-    test_labels = load_split(args.test).labels if args.test else None
-    labels = requested_labels(loaded, config, test_labels)
+    runs = [from_dict(SamplerConfig, run_settings, "sampling run") for run_settings in json.loads(args.runs)]
+    if not runs:
+        raise SystemExit("error: --runs lists no sampler setting")
+    job = load_for_sampling(args)
+    loaded, config, device = job.loaded, job.config, job.device
+    labels = requested_labels(loaded, config, job.test_labels)
+    compiled = prepare_model(loaded, device, config.compile)
+    startup = time.perf_counter() - PROCESS_START
+    guidance = f", guidance {config.guidance_scale:g}" if labels is not None else ""
 
-    start = time.perf_counter()
-    samples = sample_set(loaded, sampler, config, device, labels)
-    seconds = time.perf_counter() - start
-
-    arrays = {"images": samples.images, "seeds": samples.seeds}
-    if samples.labels is not None:
-        arrays["labels"] = samples.labels
-    save_npz(args.out, **arrays)
-    title = f"{loaded.meta.get('experiment', '')}: {sampler.label}" + (f", guidance {config.guidance_scale}" if labels is not None else "")
-    write_sample_grid(args.grid, samples.images, samples.labels, loaded.data.class_names, title)
-    write_json(
-        args.info,
-        {
-            "experiment": loaded.meta.get("experiment"),
-            "run": sampler.label,
-            "sampler": to_dict(sampler),
-            "sampling": {k: v for k, v in to_dict(config).items() if k != "runs"},
-            "num_images": int(len(samples.images)),
-            "seconds": seconds,
-            "images_per_s": len(samples.images) / seconds,
-            "device": device_description(device),
-            "requested": None if labels is None else sorted({str(x) for x in np.asarray(labels).tolist()}),
-        },
-    )
+    for sampler in runs:
+        samples = sample_set(loaded, sampler, config, device, labels, compiled=compiled)
+        out = args.out_dir / sampler.label
+        arrays = {"images": samples.images, "seeds": samples.seeds}
+        if samples.labels is not None:
+            arrays["labels"] = samples.labels
+        save_npz(out.with_suffix(".npz"), **arrays)
+        title = f"{loaded.meta.get('experiment', '')}: {sampler.label}{guidance}"
+        write_sample_grid(out.with_suffix(".png"), samples.images, samples.labels, loaded.data.class_names, title)
+        write_json(
+            out.with_suffix(".json"),
+            {
+                "experiment": loaded.meta.get("experiment"),
+                "run": sampler.label,
+                "sampler": to_dict(sampler),
+                "sampling": {k: v for k, v in to_dict(config).items() if k != "runs"},
+                "num_images": int(len(samples.images)),
+                **samples.timing.as_dict(),
+                "startup_seconds": startup,
+                "device": device_description(device),
+                "requested": None if labels is None else sorted({str(x) for x in np.asarray(labels).tolist()}),
+            },
+        )
+    if args.trajectory_npz and args.trajectory_gif:
+        write_trajectory(loaded, runs[0], config, device, job.test_labels, args.trajectory_npz, args.trajectory_gif, args.frames)
 
 
 if __name__ == "__main__":

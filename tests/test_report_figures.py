@@ -213,15 +213,25 @@ def test_plot_steps_script(monkeypatch, tmp_path, checkpoints):
     assert _png_size(tmp_path / "steps.png")[1] > 150 and (tmp_path / "toy.png").exists()
 
 
-def test_sample_trajectory_script(monkeypatch, tmp_path, checkpoints):
-    out = tmp_path / "trajectory"
-    _script(monkeypatch, "sample_trajectory.py", "--checkpoint", checkpoints["text"], "--sampler", '{"sampler": "ddim", "steps": 10}',
-            "--sampling", '{"trajectory_images": 3, "texts": ["ab", "ba"]}', "--frames", 4,
-            "--out-npz", out / "t.npz", "--out-gif", out / "t.gif")
+def test_sample_script_draws_every_run_and_the_trajectory_in_one_process(monkeypatch, tmp_path, checkpoints):
+    out = tmp_path / "samples"
+    runs = '[{"sampler": "ddim", "steps": 4}, {"sampler": "ddim", "steps": 2, "name": "short"}]'
+    _script(monkeypatch, "sample.py", "--checkpoint", checkpoints["text"], "--runs", runs,
+            "--sampling", '{"num_images": 6, "batch_size": 2, "trajectory_images": 3, "texts": ["ab", "ba"]}',
+            "--out-dir", out, "--frames", 4, "--trajectory-npz", out / "t.npz", "--trajectory-gif", out / "t.gif")
+    for label, steps in (("ddim4", 4), ("short", 2)):
+        info = json.loads((out / f"{label}.json").read_text())
+        assert info["run"] == label and info["num_images"] == 6
+        # Two guidance-free text passes per step: the network ran once per image and step.
+        assert info["network_evaluations_per_image"] == steps
+        assert info["timed_batches"] == 2 and info["images_per_second"] > 0 and info["startup_seconds"] > 0
+        with np.load(out / f"{label}.npz", allow_pickle=False) as z:
+            assert z["images"].shape == (6, 8, 8, 1) and z["seeds"].tolist() == list(range(6))
+        assert _png_size(out / f"{label}.png")[0] > 100
     with np.load(out / "t.npz", allow_pickle=False) as z:
         frames = len(z["timesteps"])
         assert z["x_t"].shape == z["x0"].shape == (frames, 3, 8, 8, 1) and z["x_t"].dtype == np.uint8
-        assert z["timesteps"][0] == 9 and z["timesteps"][-1] == 0
+        assert list(z["timesteps"]) == sorted(z["timesteps"], reverse=True) and z["timesteps"][-1] == 0
         assert z["labels"].tolist() == ["ab", "ba", "ab"] and z["seeds"].tolist() == [0, 1, 2] and z["images"].shape == (3, 8, 8, 1)
     with Image.open(out / "t.gif") as gif:
         assert gif.format == "GIF" and gif.n_frames == frames
@@ -253,7 +263,7 @@ def test_plot_loss_curves_and_fid_scripts(monkeypatch, tmp_path):
     [
         ("plot_denoiser.py", ["--checkpoint", "{missing}", "--data", "{split}", "--out", "{out}"]),
         ("plot_steps.py", ["--checkpoint", "{missing}", "--out", "{out}"]),
-        ("sample_trajectory.py", ["--checkpoint", "{missing}", "--sampler", "{{}}", "--out-npz", "{out}.npz", "--out-gif", "{out}"]),
+        ("sample.py", ["--checkpoint", "{missing}", "--runs", "[{{}}]", "--out-dir", "{out}.d", "--trajectory-npz", "{out}.npz", "--trajectory-gif", "{out}"]),
         ("plot_forward_process.py", ["--data", "{missing}", "--diffusion", "{{}}", "--out", "{out}"]),
         ("plot_loss_curves.py", ["--log", "{missing}", "--out", "{out}"]),
         ("plot_fid_vs_steps.py", ["--metrics", "{missing}", "--info", "{missing}", "--out", "{out}"]),

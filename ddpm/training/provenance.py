@@ -18,10 +18,20 @@ def git_commit(cwd: str | Path = ".") -> str:
     """The checked-out commit (with '-dirty' for uncommitted changes), or 'unknown' outside git."""
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return commit.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    return commit.stdout.strip() + ("-dirty" if git_changes(cwd) else "")
+
+
+def git_changes(cwd: str | Path = ".") -> list[str]:
+    """Tracked files that differ from the commit (``git status --porcelain`` lines): what '-dirty' means."""
+    try:
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line.strip() for line in status.stdout.splitlines() if line.strip()]
 
 
 def package_versions() -> dict[str, str]:
@@ -43,6 +53,8 @@ def device_description(device: torch.device) -> str:
 def provenance(device: torch.device) -> dict:
     return {
         "git_commit": git_commit(Path(ddpm.__file__).resolve().parent),
+        # Run from a clean commit for results you publish; otherwise this names what differed.
+        "git_changes": git_changes(Path(ddpm.__file__).resolve().parent),
         "packages": package_versions(),
         "device": device_description(device),
         "host": platform.node(),

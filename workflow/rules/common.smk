@@ -244,3 +244,86 @@ def table_input_files():
         )
         for run in files["runs"].values():
             yield from run.values()
+
+
+# One inductor cache for every job of the workflow (and for later runs): a network architecture is
+# compiled once and the other jobs that run it load the compiled kernels. Set
+# TORCHINDUCTOR_CACHE_DIR yourself to use another folder.
+os.environ.setdefault(
+    "TORCHINDUCTOR_CACHE_DIR", str(ROOT / "results" / "cache" / "torchinductor")
+)
+
+# What a finished run reports about itself (wall time, GPU-busy share, model FLOPs).
+RUN_DIR = "results/run"
+GPU_MONITOR_CSV = f"{RUN_DIR}/gpu_utilisation.csv"
+RUN_SUMMARY_JSON = f"{RUN_DIR}/summary.json"
+
+
+_RUN_START = {}
+
+
+def start_run_monitor():
+    """Note the run's start and sample the GPUs' utilisation until Snakemake exits."""
+    import subprocess
+    import sys
+    import time
+
+    _RUN_START["time"] = time.time()
+    Path(RUN_DIR).mkdir(parents=True, exist_ok=True)
+    subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "gpu_monitor.py"),
+            "--out",
+            GPU_MONITOR_CSV,
+            "--parent",
+            str(os.getpid()),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def summarize_run():
+    """Wall time, per-rule times, GPU-busy share and model FLOPs of the run that just ended."""
+    import subprocess
+    import sys
+    import time
+
+    if "time" not in _RUN_START:
+        return
+    folders = [exp_dir(exp) for exp in config["run"]]
+    command = [
+        sys.executable,
+        str(ROOT / "scripts" / "summarize_run.py"),
+        "--start",
+        str(_RUN_START["time"]),
+        "--end",
+        str(time.time()),
+        "--monitor",
+        GPU_MONITOR_CSV,
+        "--benchmarks",
+        "benchmarks",
+        "--experiment",
+        *folders,
+        "--out",
+        RUN_SUMMARY_JSON,
+    ]
+    env = dict(
+        os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
+    if subprocess.run(command, env=env).returncode != 0:
+        print(
+            f"the run summary ({RUN_SUMMARY_JSON}) could not be written; the results are complete",
+            file=sys.stderr,
+        )
+
+
+def profile_resources(name):
+    """Resources a profile sets for rule ``name`` (``set-resources``), for the rules made per
+    experiment (``sample_<exp>``, ``evaluate_samples_<exp>``), which share the settings of their
+    family's name: a SLURM profile then configures them all in one place."""
+    settings = workflow.resource_settings.overwrite_resources.get(name, {})
+    # From the command line they arrive parsed (Resource objects); from a profile, plain values.
+    return {key: getattr(value, "raw", value) for key, value in settings.items()}

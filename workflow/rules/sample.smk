@@ -1,68 +1,54 @@
-# Sampling: every sampler setting an experiment lists, N images from its seed range; and a short
-# denoising trajectory for the GIF.
+# Sampling: one job per experiment draws every sampler setting it lists (N images from its seed
+# range each) and a short denoising trajectory for the GIF, in one process with one compilation.
+# The rules are made per experiment because each lists its own settings (and so its own outputs).
 
 
-rule sample:
-    input:
-        checkpoint="results/experiments/{exp}/model.pt",
-        test=lambda w: split_of(w.exp, "test") if needs_test_texts(w.exp) else [],
-    output:
-        samples="results/experiments/{exp}/samples/{run}.npz",
-        grid=report(
-            "results/experiments/{exp}/samples/{run}.png",
-            caption="../report/samples_grid.rst",
-            category="{exp}",
-            subcategory="Samples",
-            labels={"experiment": "{exp}", "sampler": "{run}"},
-        ),
-        info="results/experiments/{exp}/samples/{run}.json",
-    log:
-        "logs/sample/{exp}/{run}.log",
-    benchmark:
-        "benchmarks/sample/{exp}/{run}.tsv"
-    conda:
-        CONDA_ENV
-    resources:
-        gpu=1,
-    params:
-        sampler=lambda w: sampler_json(w.exp, w.run),
-        sampling=lambda w: sampling_json(w.exp),
-        test=lambda w: test_split_flag(w.exp),
-        device=DEVICE_FLAG,
-    shell:
-        "python scripts/sample.py --checkpoint {input.checkpoint:q} --sampler {params.sampler:q}"
-        " --sampling {params.sampling:q} {params.test} --out {output.samples:q} --grid {output.grid:q}"
-        " --info {output.info:q} {params.device} 2> {log:q}"
+for _exp in EXPERIMENTS:
 
-
-rule sample_trajectory:
-    input:
-        checkpoint="results/experiments/{exp}/model.pt",
-        test=lambda w: split_of(w.exp, "test") if needs_test_texts(w.exp) else [],
-    output:
-        frames="results/experiments/{exp}/trajectory.npz",
-        gif=report(
-            "results/experiments/{exp}/trajectory.gif",
-            caption="../report/trajectory.rst",
-            category="{exp}",
-            subcategory="Denoising",
-            labels={"experiment": "{exp}", "figure": "trajectory"},
-        ),
-    log:
-        "logs/sample_trajectory/{exp}.log",
-    conda:
-        CONDA_ENV
-    resources:
-        gpu=1,
-    params:
-        # The experiment's first sampler setting draws the trajectory.
-        sampler=lambda w: json.dumps(
-            EXPERIMENTS[w.exp]["sampling"]["runs"][0], sort_keys=True
-        ),
-        sampling=lambda w: sampling_json(w.exp),
-        test=lambda w: test_split_flag(w.exp),
-        device=DEVICE_FLAG,
-    shell:
-        "python scripts/sample_trajectory.py --checkpoint {input.checkpoint:q} --sampler {params.sampler:q}"
-        " --sampling {params.sampling:q} {params.test} --out-npz {output.frames:q} --out-gif {output.gif:q}"
-        " {params.device} 2> {log:q}"
+    rule:
+        name:
+            f"sample_{_exp}"
+        input:
+            checkpoint=f"{exp_dir(_exp)}/model.pt",
+            test=split_of(_exp, "test") if needs_test_texts(_exp) else [],
+        output:
+            samples=[f"{exp_dir(_exp)}/samples/{run}.npz" for run in runs_of(_exp)],
+            grids=[
+                report(
+                    f"{exp_dir(_exp)}/samples/{run}.png",
+                    caption="../report/samples_grid.rst",
+                    category=_exp,
+                    subcategory="Samples",
+                    labels={"experiment": _exp, "sampler": run},
+                )
+                for run in runs_of(_exp)
+            ],
+            info=[f"{exp_dir(_exp)}/samples/{run}.json" for run in runs_of(_exp)],
+            frames=f"{exp_dir(_exp)}/trajectory.npz",
+            gif=report(
+                f"{exp_dir(_exp)}/trajectory.gif",
+                caption="../report/trajectory.rst",
+                category=_exp,
+                subcategory="Denoising",
+                labels={"experiment": _exp, "figure": "trajectory"},
+            ),
+        log:
+            f"logs/sample/{_exp}.log",
+        benchmark:
+            f"benchmarks/sample/{_exp}.tsv"
+        conda:
+            CONDA_ENV
+        resources:
+            **profile_resources("sample"),
+            gpu=1,
+        params:
+            runs=json.dumps(EXPERIMENTS[_exp]["sampling"]["runs"], sort_keys=True),
+            sampling=sampling_json(_exp),
+            test=test_split_flag(_exp),
+            out_dir=f"{exp_dir(_exp)}/samples",
+            device=DEVICE_FLAG,
+        shell:
+            "python scripts/sample.py --checkpoint {input.checkpoint:q} --runs {params.runs:q}"
+            " --sampling {params.sampling:q} {params.test} --out-dir {params.out_dir:q}"
+            " --trajectory-npz {output.frames:q} --trajectory-gif {output.gif:q}"
+            " {params.device} > {log:q} 2>&1"

@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Sample every GPU's utilisation once a second into a CSV, until the process that started it ends.
+
+The workflow starts it when a run begins (``onstart``) and reads the CSV when the run ends: the mean
+utilisation is the share of the run's wall time the GPUs were busy (NVML's utilisation is the share
+of the last sample period during which a kernel was running). Without NVML or a GPU it writes
+nothing and exits 0: a CPU run or a SLURM login node has nothing to monitor.
+
+Usage: python scripts/gpu_monitor.py --out results/run/gpu_utilisation.csv --parent PID [--interval 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+Reader = Callable[[], list[tuple[int, int]]]  # per GPU: (utilisation %, memory used MiB)
+
+
+def nvml_reader() -> Reader | None:
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(pynvml.nvmlDeviceGetCount())]
+    except Exception:  # no NVML bindings, no driver or no GPU
+        return None
+    if not handles:
+        return None
+    return lambda: [
+        (pynvml.nvmlDeviceGetUtilizationRates(h).gpu, pynvml.nvmlDeviceGetMemoryInfo(h).used // 2**20) for h in handles
+    ]
+
+
+def nvidia_smi_reader() -> Reader | None:
+    command = ["nvidia-smi", "--query-gpu=utilization.gpu,memory.used", "--format=csv,noheader,nounits"]
+
+    def read() -> list[tuple[int, int]]:
+        out = subprocess.run(command, capture_output=True, text=True, timeout=10, check=True).stdout
+        return [tuple(int(v) for v in line.split(",")) for line in out.strip().splitlines()]
+
+    try:
+        return read if read() else None
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--parent", required=True, type=int, help="stop when this process has ended")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between samples")
+    args = parser.parse_args()
+    read = nvml_reader() or nvidia_smi_reader()
+    if read is None:
+        return
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    with open(args.out, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["unix_time", "elapsed_s", "gpu", "utilization_percent", "memory_used_mib"])
+        while alive(args.parent):
+            now = time.time()
+            for index, (utilization, memory_mib) in enumerate(read()):
+                writer.writerow([f"{now:.3f}", f"{now - start:.3f}", index, utilization, memory_mib])
+            f.flush()
+            time.sleep(max(0.0, args.interval - (time.time() - now)))
+
+if __name__ == "__main__":
+    main()
