@@ -49,7 +49,7 @@ from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, SamplerConfig, f
 from ddpm.factory import build_diffusion, build_model
 from ddpm.io import write_json
 from ddpm.runtime import autocast, mark_step, maybe_compile, memory_format, place, resolve_device, uses_bf16
-from ddpm.samplers import generate
+from ddpm.samplers import generate, use_sampling_graphs
 from ddpm.training.ema import EMA
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
@@ -126,6 +126,8 @@ class Settings:
     loss_steps: int
     loss_window: int
     mnist_images: int
+    small_batch: int  # the sampling-loop CUDA-graph comparison: batch size and number of images
+    small_batch_images: int
     graph_mode: str
 
 
@@ -271,29 +273,42 @@ def window_means(values: list[float], width: int) -> list[float]:
 
 
 def mnist_sampling_seconds(config_path: Path, experiment: str, settings: Settings) -> dict[str, float | int]:
-    """GPU seconds for ``settings.mnist_images`` samples per sampler, after a compiling warm-up batch."""
+    """GPU seconds to draw MNIST samples, after a compiling warm-up batch of each setting.
+
+    ``settings.mnist_images`` at the experiment's sampling batch size with DPM-Solver++ 20 and DDIM 100;
+    then a small-batch run of DPM-Solver++ 20 without and with CUDA graphs for the sampling loop.
+    """
     device = settings.device
     section = yaml.safe_load(config_path.read_text())["experiments"][experiment]
     model_config = from_dict(ModelConfig, section.get("model"), f"experiments.{experiment}.model")
     diffusion = build_diffusion(from_dict(DiffusionConfig, section.get("diffusion"), f"experiments.{experiment}.diffusion"))
-    batch = min(int(section.get("sampling", {}).get("batch_size", 1000)), settings.mnist_images)
     torch.manual_seed(0)
     torch._dynamo.reset()
     model = maybe_compile(place(build_model(model_config, DataSpec(MNIST_SHAPE[0], MNIST_SHAPE[1:])), device).eval(), device, "auto")
 
-    def draw(sampler: SamplerConfig, seeds: range) -> torch.Tensor:
-        with autocast(device, "auto"):
-            return generate(model, diffusion, sampler, list(seeds), MNIST_SHAPE, device=device)[0]
+    def seconds(sampler: SamplerConfig, images: int, batch: int, graphs: bool) -> float:
+        def draw(seeds: range) -> None:
+            with autocast(device, "auto"):
+                generate(model, diffusion, sampler, list(seeds), MNIST_SHAPE, device=device, cuda_graphs=graphs)
 
-    result: dict[str, float | int] = {"images": settings.mnist_images, "batch_size": batch}
-    for sampler in (FAST_SAMPLER, BASELINE_SAMPLER):
-        draw(sampler, range(batch))
+        draw(range(batch))
         synchronize(device)
         start = time.perf_counter()
-        for first in range(0, settings.mnist_images, batch):
-            draw(sampler, range(first, min(first + batch, settings.mnist_images)))
+        for first in range(0, images, batch):
+            draw(range(first, min(first + batch, images)))
         synchronize(device)
-        result[sampler.label] = time.perf_counter() - start
+        return time.perf_counter() - start
+
+    batch = min(int(section.get("sampling", {}).get("batch_size", 1000)), settings.mnist_images)
+    graphs = use_sampling_graphs("auto", device, batch)
+    result: dict[str, float | int] = {"images": settings.mnist_images, "batch_size": batch}
+    for sampler in (FAST_SAMPLER, BASELINE_SAMPLER):
+        result[sampler.label] = seconds(sampler, settings.mnist_images, batch, graphs)
+    small = settings.small_batch
+    result["small_batch"] = small
+    result["small_batch_images"] = settings.small_batch_images
+    result["small_batch_no_graphs"] = seconds(FAST_SAMPLER, settings.small_batch_images, small, False)
+    result["small_batch_graphs"] = seconds(FAST_SAMPLER, settings.small_batch_images, small, True)
     return result
 
 
@@ -402,6 +417,10 @@ def print_table(report: dict, columns: list[str]) -> None:
         f"{FAST_SAMPLER.label} ({FAST_SAMPLER.spacing} spacing) {mnist[FAST_SAMPLER.label]:.2f} s, "
         f"{BASELINE_SAMPLER.label} {mnist[BASELINE_SAMPLER.label]:.2f} s"
     )
+    print(
+        f"{mnist['small_batch_images']} MNIST samples in batches of {mnist['small_batch']} with {FAST_SAMPLER.label}: "
+        f"{mnist['small_batch_no_graphs']:.2f} s without CUDA graphs for the sampling loop, {mnist['small_batch_graphs']:.2f} s with"
+    )
 
 
 def main() -> None:
@@ -418,9 +437,14 @@ def main() -> None:
 
     device = resolve_device(args.device)
     if args.quick:
-        settings = Settings(device, TINY_UNET, tuple(args.batches or (8, 16)), 32, 2, 2, 10, 5, 4, args.graph_mode)
+        sizes = dict(spec=TINY_UNET, train_batches=(8, 16), sample_batch=32, iters=2, repeats=2, loss_steps=10, loss_window=5)
+        sizes.update(mnist_images=4, small_batch=2, small_batch_images=4)
     else:
-        settings = Settings(device, CIFAR_UNET, tuple(args.batches or (128, 256)), 1024, 20, 3, 200, 20, 10_000, args.graph_mode)
+        sizes = dict(spec=CIFAR_UNET, train_batches=(128, 256), sample_batch=1024, iters=20, repeats=3, loss_steps=200, loss_window=20)
+        sizes.update(mnist_images=10_000, small_batch=16, small_batch_images=256)
+    if args.batches:
+        sizes["train_batches"] = tuple(args.batches)
+    settings = Settings(device=device, graph_mode=args.graph_mode, **sizes)
     report = run(settings, not args.skip_diffusers, args.config, args.experiment, args.quick)
     print_table(report, [*DIFFUSERS_COLUMNS, OURS] if not args.skip_diffusers else [OURS])
     if args.json:

@@ -22,6 +22,7 @@ from ddpm.diffusion import GaussianDiffusion
 from ddpm.errors import ConfigError
 from ddpm.samplers.chain import CHAIN_ALGORITHMS, Trajectory, chain_length, run_chain, visited_timesteps
 from ddpm.samplers.ddpm import VARIANCES
+from ddpm.samplers.graphs import CapturedPredictor, use_sampling_graphs
 from ddpm.samplers.guidance import guided_predictor
 from ddpm.samplers.noise import SeededNoise
 from ddpm.samplers.toy import toy_sample
@@ -61,13 +62,20 @@ def generate(
     guidance_scale: float = 1.0,
     clip_x0: bool = True,
     record_every: int | None = None,
+    cuda_graphs: bool = False,
 ) -> tuple[torch.Tensor, Trajectory | None]:
-    """Sample one image per seed; returns float32 images in about [-1, 1], shape (B, C, H, W)."""
+    """Sample one image per seed; returns float32 images in about [-1, 1], shape (B, C, H, W).
+
+    ``cuda_graphs`` replays the network evaluations of the chain from one CUDA graph (see
+    :func:`.graphs.use_sampling_graphs` for when it pays); the images are the same either way.
+    """
     check_sampler(sampler, diffusion)
     noise = SeededNoise(seeds, image_shape, device)
     if isinstance(diffusion, ToyDiffusion):
         return toy_sample(model, sampler.steps, noise, record_every)
     predict = guided_predictor(model, cond, guidance_scale)
+    if cuda_graphs:
+        predict = CapturedPredictor(predict)
     return run_chain(
         predict,
         diffusion,
@@ -82,4 +90,4 @@ def generate(
     )
 
 
-__all__ = ["SAMPLERS", "SeededNoise", "Trajectory", "check_sampler", "generate", "run_chain"]
+__all__ = ["SAMPLERS", "SeededNoise", "Trajectory", "check_sampler", "generate", "run_chain", "use_sampling_graphs"]
