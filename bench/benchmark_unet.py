@@ -25,8 +25,8 @@ with DPM-Solver++ 20 steps against DDIM 100, after compilation, through ``ddpm.s
 
 Usage: python bench/benchmark_unet.py [--json out.json] [--skip-diffusers] [--batches 128 256]
        python bench/benchmark_unet.py --quick --device cpu   # a tiny end-to-end check of the harness
-The numbers are only meaningful on a GPU (an H100/H200 in full mode takes about 6 minutes, most of
-it compiling). On the CPU the compiled columns trace through ``torch.compile(backend="eager")`` and
+The numbers are only meaningful on a GPU. Full mode spends most of its time compiling (a graph per
+configuration and batch size); ``--batches 128`` leaves out the second training row. On the CPU the compiled columns trace through ``torch.compile(backend="eager")`` and
 our fast path is what the trainer uses there (eager, fp32): it checks the harness, not the speed.
 """
 

@@ -11,6 +11,9 @@ where u is the timestep visited before t and x0_. are the network's data predict
 no earlier prediction and uses the first-order update D = x0_t (DPM-Solver++1, Sec. 4.1: DDIM with eta 0).
 The last step goes to the clean image (abar = 1, sigma = 0, lambda = +inf, so r = 0): there it is first
 order too, which makes x_{-1} = x0_t, as in diffusers' ``lower_order_final`` with ``final_sigmas_type="zero"``.
+
+At 10-20 steps use trailing spacing: uniform spacing ends with a step from t = T/steps to t = 0 whose
+length in lambda is many times the previous step's (r << 1), where the extrapolation overshoots.
 """
 
 from __future__ import annotations
