@@ -1,258 +1,454 @@
 #!/usr/bin/env python3
-"""Throughput of the project's DDPM U-Net against diffusers' UNet2DModel, configured identically.
+"""The project's DDPM U-Net against diffusers' UNet2DModel at its best, in one run.
 
 Both networks are the CIFAR-10 U-Net of Ho et al. (35.7M parameters; diffusers: block_out_channels
-128,256,256,256, layers_per_block 2, attention at 16x16, one attention head). Measured on one GPU:
+128,256,256,256, layers_per_block 2, attention at 16x16, one head). Every configuration runs the same
+training step: bf16 autocast, the eps-MSE loss of ``GaussianDiffusion.training_losses``, backward,
+gradient clipping at 1, fused AdamW, an EMA update; cudnn.benchmark and TF32 are on for everyone.
+Columns:
 
-* training images/s at batch 128, 32x32: forward, eps-MSE loss, backward, AdamW step;
-* sampling forward images/s at batch 1024 (no gradients);
-* FLOPs per image (torch.utils.flop_counter) and model-FLOPs utilisation against the bf16 peak;
-* numerics: a 200-step loss curve of the fast path against an fp32 reference from the same start.
+* diffusers eager: the module as is (NCHW);
+* diffusers compiled: ``torch.compile`` (default mode), channels-last weights and inputs;
+* diffusers compiled + CUDA graphs: channels-last, ``torch.compile(mode="reduce-overhead")``, the
+  mechanism the project's trainer uses (``--graph-mode max-autotune`` adds kernel autotuning on top,
+  at minutes of extra compile time);
+* ours: the fast path exactly as the trainer and the sampler set it up (``ddpm.runtime.place`` and
+  ``maybe_compile``: channels-last, compiled, CUDA graphs for training).
 
-Usage: python bench/benchmark_unet.py [--quick] [--skip-diffusers] [--json out.json]
-Prints one table at the end. Needs CUDA (and diffusers, unless --skip-diffusers).
+Rows: training images/s at batch 128 and 256 (32x32), sampling-forward images/s at batch 1024 (no
+gradients). The headline ratio is ours against the best diffusers column of each row. Also printed:
+model-FLOPs utilisation against a bf16 matmul peak measured in the same run (FLOPs counted by
+``torch.utils.flop_counter``, training = 3x forward); a 200-step loss curve of our fast path against an
+eager fp32 (TF32 off) reference from the same weights and draws, as 20-step window means; and the GPU
+time to draw 10,000 MNIST samples with the model of the ``mnist_uncond`` experiment (config/config.yaml)
+with DPM-Solver++ 20 steps against DDIM 100, after compilation, through ``ddpm.samplers.generate``.
+
+Usage: python bench/benchmark_unet.py [--json out.json] [--skip-diffusers] [--batches 128 256]
+       python bench/benchmark_unet.py --quick --device cpu   # a tiny end-to-end check of the harness
+The numbers are only meaningful on a GPU. Full mode spends most of its time compiling (a graph per
+configuration and batch size); ``--batches 128`` leaves out the second training row. On the CPU the compiled columns trace through ``torch.compile(backend="eager")`` and
+our fast path is what the trainer uses there (eager, fp32): it checks the harness, not the speed.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
+import copy
 import statistics
-import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
-import torch.nn.functional as F
+import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, SamplerConfig, from_dict
+from ddpm.factory import build_diffusion, build_model
+from ddpm.io import write_json
+from ddpm.runtime import autocast, mark_step, maybe_compile, memory_format, place, resolve_device, uses_bf16
+from ddpm.samplers import generate, use_sampling_graphs
+from ddpm.training.ema import EMA
 
-from ddpm.models.unet import UNet  # noqa: E402
-from ddpm.runtime import maybe_compile  # noqa: E402
-
-BF16_PEAK_DATASHEET = 989e12  # H100/H200 SXM dense bf16
-
-
-def build_ours() -> torch.nn.Module:
-    return UNet(3, (32, 32), base_channels=128, channel_mult=(1, 2, 2, 2), num_res_blocks=2, attention_resolutions=(16,), dropout=0.1)
-
-
-def build_diffusers() -> torch.nn.Module:
-    from diffusers import UNet2DModel
-
-    net = UNet2DModel(
-        sample_size=32,
-        in_channels=3,
-        out_channels=3,
-        block_out_channels=(128, 256, 256, 256),
-        layers_per_block=2,
-        down_block_types=("DownBlock2D", "AttnDownBlock2D", "DownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "UpBlock2D", "AttnUpBlock2D", "UpBlock2D"),
-        attention_head_dim=None,
-        norm_eps=1e-6,
-        dropout=0.1,
-    )
-
-    class Wrapped(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.net = net
-
-        def forward(self, x, t):
-            return self.net(x, t).sample
-
-    return Wrapped()
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
+MNIST_SHAPE = (1, 28, 28)  # MNIST's native size; the mnist dataset of config/config.yaml keeps it
+FAST_SAMPLER = SamplerConfig("dpmpp_2m", 20, spacing="trailing")
+BASELINE_SAMPLER = SamplerConfig("ddim", 100)
+DIFFUSERS_COLUMNS = ("diffusers eager", "diffusers compiled", "diffusers compiled + CUDA graphs")
+OURS = "ours"
 
 
-def measure_matmul_peak() -> float:
-    a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
-    b = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
-    for _ in range(3):
-        a @ b
-    return 2 * 8192**3 / (time_cuda(lambda: a @ b, 20) )
+@dataclass(frozen=True)
+class UNetSpec:
+    """One U-Net shape, built both ways: ours through the project's factory, and diffusers'."""
+
+    base_channels: int
+    channel_mult: tuple[int, ...]
+    num_res_blocks: int
+    attention_resolutions: tuple[int, ...]  # feature-map heights with self-attention
+    size: int = 32
+    channels: int = 3
+
+    def ours(self) -> torch.nn.Module:
+        config = ModelConfig(
+            base_channels=self.base_channels,
+            channel_mult=self.channel_mult,
+            num_res_blocks=self.num_res_blocks,
+            attention_resolutions=self.attention_resolutions,
+            dropout=0.1,
+        )
+        return build_model(config, DataSpec(self.channels, (self.size, self.size)))
+
+    def diffusers(self) -> torch.nn.Module:
+        from diffusers import UNet2DModel
+
+        heights = [self.size // 2**i for i in range(len(self.channel_mult))]
+        net = UNet2DModel(
+            sample_size=self.size,
+            in_channels=self.channels,
+            out_channels=self.channels,
+            block_out_channels=tuple(self.base_channels * m for m in self.channel_mult),
+            layers_per_block=self.num_res_blocks,
+            down_block_types=tuple("AttnDownBlock2D" if h in self.attention_resolutions else "DownBlock2D" for h in heights),
+            up_block_types=tuple("AttnUpBlock2D" if h in self.attention_resolutions else "UpBlock2D" for h in reversed(heights)),
+            attention_head_dim=None,
+            norm_eps=1e-6,
+            dropout=0.1,
+        )
+        return DiffusersAdapter(net)
 
 
-def time_cuda(fn, iters: int, repeats: int = 3) -> float:
-    """Median seconds per call over ``repeats`` timed blocks of ``iters`` calls (after the caller's warm-up)."""
+class DiffusersAdapter(torch.nn.Module):
+    """``model(x, t)`` returning a tensor, the interface of the project's networks."""
+
+    def __init__(self, net: torch.nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return self.net(x, t).sample
+
+
+CIFAR_UNET = UNetSpec(128, (1, 2, 2, 2), 2, (16,))
+TINY_UNET = UNetSpec(32, (1, 2), 1, (16,))
+
+
+@dataclass(frozen=True)
+class Settings:
+    device: torch.device
+    spec: UNetSpec
+    train_batches: tuple[int, ...]
+    sample_batch: int
+    iters: int
+    repeats: int
+    loss_steps: int
+    loss_window: int
+    mnist_images: int
+    small_batch: int  # the sampling-loop CUDA-graph comparison: batch size and number of images
+    small_batch_images: int
+    graph_mode: str
+
+
+# -- timing ------------------------------------------------------------------------------------
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def seconds_per_call(fn: Callable[[], object], device: torch.device, iters: int, repeats: int) -> float:
+    """Median over ``repeats`` blocks of ``iters`` calls (the caller has warmed up)."""
     times = []
     for _ in range(repeats):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
+        synchronize(device)
+        start = time.perf_counter()
         for _ in range(iters):
             fn()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end) / 1000 / iters)
+        synchronize(device)
+        times.append((time.perf_counter() - start) / iters)
     return statistics.median(times)
 
 
-def flops_per_image(model: torch.nn.Module) -> float:
-    x = torch.randn(1, 3, 32, 32, device="cuda")
-    t = torch.tensor([500], device="cuda")
+def matmul_peak(device: torch.device, quick: bool) -> float:
+    """FLOP/s of a large matmul in the training precision (bf16 on CUDA): the reference for MFU."""
+    n = 8192 if device.type == "cuda" and not quick else 512
+    dtype = torch.bfloat16 if uses_bf16(device, "auto") else torch.float32
+    a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
+    for _ in range(3):
+        a @ b
+    return 2 * n**3 / seconds_per_call(lambda: a @ b, device, 20 if device.type == "cuda" else 3, 3)
+
+
+def forward_flops(model: torch.nn.Module, spec: UNetSpec) -> float:
+    x = torch.randn(1, spec.channels, spec.size, spec.size)
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
-        model(x, t)
-    return counter.get_total_flops()
+        copy.deepcopy(model).cpu().eval()(x, torch.tensor([500]))
+    return float(counter.get_total_flops())
+
+
+@contextlib.contextmanager
+def tf32(enabled: bool):
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = enabled
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+# -- the configurations --------------------------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    """A network set up one way: ``forward`` is what is called, ``raw`` holds the parameters."""
+
+    raw: torch.nn.Module
+    forward: Callable[..., torch.Tensor]
+    layout: torch.memory_format
+    cuda_graphs: bool
+
+
+def compile_options(device: torch.device, mode: str | None) -> dict:
+    # On the CPU only the tracing is exercised: inductor's C++ build would take minutes per graph.
+    return {"mode": mode, "dynamic": False} if device.type == "cuda" else {"backend": "eager", "dynamic": False}
+
+
+def prepare(column: str, net: torch.nn.Module, settings: Settings, training: bool) -> Prepared:
+    device = settings.device
+    # Each configuration compiles afresh; a shared cache would make a second batch size dynamic.
+    torch._dynamo.reset()
+    if column == OURS:
+        raw = place(net, device).train(training)
+        graphs = training and device.type == "cuda"  # the trainer's choice (ddpm.training.loop)
+        return Prepared(raw, maybe_compile(raw, device, "auto", cuda_graphs=graphs), memory_format(device), graphs)
+    raw = net.to(device).train(training)
+    if column == "diffusers eager":
+        return Prepared(raw, raw, torch.contiguous_format, False)
+    raw = raw.to(memory_format=torch.channels_last)
+    graphs = column == "diffusers compiled + CUDA graphs" and device.type == "cuda"
+    mode = settings.graph_mode if graphs else None
+    return Prepared(raw, torch.compile(raw, **compile_options(device, mode)), torch.channels_last, graphs)
 
 
 class TrainStep:
-    """One optimizer step of the eps-prediction loss, with the data and noise drawn on the GPU."""
+    """The trainer's step (ddpm.training.loop._Run._train_step) on random images held on the device."""
 
-    def __init__(self, model, batch: int, bf16: bool, channels_last: bool, compile_mode: str | None, seed: int = 0):
-        self.model = model.cuda().train()
-        if channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)
-        self.forward = torch.compile(self.model, mode=compile_mode) if compile_mode else self.model
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=2e-4, fused=compile_mode is not None)
-        self.batch, self.bf16, self.channels_last = batch, bf16, channels_last
-        self.cuda_graphs = compile_mode == "reduce-overhead"
-        self.generator = torch.Generator("cuda").manual_seed(seed)
-        self.data = torch.rand(4096, 3, 32, 32, device="cuda", generator=self.generator) * 2 - 1
-        self.abar = torch.cumprod(1 - torch.linspace(1e-4, 0.02, 1000, device="cuda", dtype=torch.float64), 0).float()
+    def __init__(self, prepared: Prepared, settings: Settings, batch: int, precision: str = "auto", seed: int = 1):
+        device, spec = settings.device, settings.spec
+        self.prepared, self.device, self.batch, self.precision = prepared, device, batch, precision
+        self.objective = build_diffusion(DiffusionConfig())
+        self.optimizer = torch.optim.AdamW(prepared.raw.parameters(), lr=2e-4, fused=device.type == "cuda")
+        self.ema = EMA(prepared.raw, 0.9999)
+        self.generator = torch.Generator(device).manual_seed(seed)
+        self.images = torch.rand(max(1024, batch), spec.channels, spec.size, spec.size, device=device, generator=self.generator) * 2 - 1
 
     def __call__(self) -> torch.Tensor:
-        g = self.generator
-        idx = torch.randint(0, len(self.data), (self.batch,), device="cuda", generator=g)
-        x0 = self.data[idx]
-        t = torch.randint(0, 1000, (self.batch,), device="cuda", generator=g)
-        noise = torch.randn(x0.shape, device="cuda", generator=g)
-        a = self.abar[t].view(-1, 1, 1, 1)
-        x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
-        if self.channels_last:
-            x_t = x_t.contiguous(memory_format=torch.channels_last)
-        if self.cuda_graphs:
-            torch.compiler.cudagraph_mark_step_begin()
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.bf16):
-            out = self.forward(x_t, t)
-        loss = F.mse_loss(out.float(), noise)
+        idx = torch.randint(0, len(self.images), (self.batch,), device=self.device, generator=self.generator)
+        x = self.images[idx].contiguous(memory_format=self.prepared.layout)
+        draws = self.objective.draw_training_randomness(self.batch, tuple(x.shape[1:]), self.device, self.generator)
+        if self.prepared.cuda_graphs:
+            mark_step()
+        with autocast(self.device, self.precision):
+            loss = self.objective.training_losses(self.prepared.forward, x, **draws).mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(self.prepared.raw.parameters(), 1.0)
         self.optimizer.step()
+        self.ema.update(self.prepared.raw)
         return loss.detach()
 
 
-def train_throughput(build, batch, bf16, channels_last, compile_mode, iters) -> tuple[float, float]:
-    torch.manual_seed(0)
-    step = TrainStep(build(), batch, bf16, channels_last, compile_mode)
-    for _ in range(5):
-        step()
-    torch.cuda.synchronize()
-    torch.cuda.reset_peak_memory_stats()
-    seconds = time_cuda(step, iters)
-    return batch / seconds, torch.cuda.max_memory_allocated() / 2**30
-
-
-def sample_throughput(build, batch, mode, iters) -> float:
-    torch.manual_seed(0)
-    model = build().cuda().eval()
-    x = torch.randn(batch, 3, 32, 32, device="cuda")
-    t = torch.full((batch,), 500, device="cuda")
-    if mode == "bf16-autocast":
-        def run():
-            with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
-                return model(x, t)
-    elif mode == "fast":
-        model = model.to(memory_format=torch.channels_last)
-        fast = maybe_compile(model, torch.device("cuda"), "on")
-        x = x.contiguous(memory_format=torch.channels_last)
-
-        def run():
-            with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
-                return fast(x, t)
-    else:
-        raise ValueError(mode)
+def train_images_per_s(step: TrainStep, settings: Settings) -> float:
     for _ in range(3):
-        run()
-    torch.cuda.synchronize()
-    return batch / time_cuda(run, iters)
+        step()
+    return step.batch / seconds_per_call(step, settings.device, settings.iters, settings.repeats)
 
 
-def loss_curve(build, bf16, channels_last, compile_mode, steps) -> list[float]:
-    torch.manual_seed(0)
-    step = TrainStep(build(), 128, bf16, channels_last, compile_mode, seed=1)
-    losses = [step() for _ in range(steps)]
-    return [float(v) for v in torch.stack(losses).cpu()]
+def sample_images_per_s(prepared: Prepared, settings: Settings) -> float:
+    spec, device, batch = settings.spec, settings.device, settings.sample_batch
+    x = torch.randn(batch, spec.channels, spec.size, spec.size, device=device).contiguous(memory_format=prepared.layout)
+    t = torch.randint(0, 1000, (batch,), device=device)
+
+    def forward():
+        if prepared.cuda_graphs:
+            mark_step()
+        with torch.no_grad(), autocast(device, "auto"):
+            return prepared.forward(x, t)
+
+    for _ in range(3):
+        forward()
+    return batch / seconds_per_call(forward, device, settings.iters, settings.repeats)
 
 
-def window_means(values, width=20):
+def window_means(values: list[float], width: int) -> list[float]:
     return [statistics.fmean(values[i : i + width]) for i in range(0, len(values), width)]
+
+
+# -- MNIST sampling ------------------------------------------------------------------------------
+
+
+def mnist_sampling_seconds(config_path: Path, experiment: str, settings: Settings) -> dict[str, float | int]:
+    """GPU seconds to draw MNIST samples, after a compiling warm-up batch of each setting.
+
+    ``settings.mnist_images`` at the experiment's sampling batch size with DPM-Solver++ 20 and DDIM 100;
+    then a small-batch run of DPM-Solver++ 20 without and with CUDA graphs for the sampling loop.
+    """
+    device = settings.device
+    section = yaml.safe_load(config_path.read_text())["experiments"][experiment]
+    model_config = from_dict(ModelConfig, section.get("model"), f"experiments.{experiment}.model")
+    diffusion = build_diffusion(from_dict(DiffusionConfig, section.get("diffusion"), f"experiments.{experiment}.diffusion"))
+    torch.manual_seed(0)
+    torch._dynamo.reset()
+    model = maybe_compile(place(build_model(model_config, DataSpec(MNIST_SHAPE[0], MNIST_SHAPE[1:])), device).eval(), device, "auto")
+
+    def seconds(sampler: SamplerConfig, images: int, batch: int, graphs: bool) -> float:
+        def draw(seeds: range) -> None:
+            with autocast(device, "auto"):
+                generate(model, diffusion, sampler, list(seeds), MNIST_SHAPE, device=device, cuda_graphs=graphs)
+
+        draw(range(batch))
+        synchronize(device)
+        start = time.perf_counter()
+        for first in range(0, images, batch):
+            draw(range(first, min(first + batch, images)))
+        synchronize(device)
+        return time.perf_counter() - start
+
+    batch = min(int(section.get("sampling", {}).get("batch_size", 1000)), settings.mnist_images)
+    graphs = use_sampling_graphs("auto", device, batch)
+    result: dict[str, float | int] = {"images": settings.mnist_images, "batch_size": batch}
+    for sampler in (FAST_SAMPLER, BASELINE_SAMPLER):
+        result[sampler.label] = seconds(sampler, settings.mnist_images, batch, graphs)
+    small = settings.small_batch
+    result["small_batch"] = small
+    result["small_batch_images"] = settings.small_batch_images
+    result["small_batch_no_graphs"] = seconds(FAST_SAMPLER, settings.small_batch_images, small, False)
+    result["small_batch_graphs"] = seconds(FAST_SAMPLER, settings.small_batch_images, small, True)
+    return result
+
+
+# -- the run -------------------------------------------------------------------------------------
+
+
+def run(settings: Settings, with_diffusers: bool, config_path: Path, experiment: str, quick: bool) -> dict:
+    device, spec = settings.device, settings.spec
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    builders = {OURS: spec.ours}
+    columns = [OURS]
+    if with_diffusers:
+        columns = [*DIFFUSERS_COLUMNS, OURS]
+        builders.update({c: spec.diffusers for c in DIFFUSERS_COLUMNS})
+
+    report: dict = {
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "torch": torch.__version__,
+        "peak_flops": matmul_peak(device, quick),
+    }
+    print(f"{report['device']}; torch {torch.__version__}; measured matmul peak {report['peak_flops'] / 1e12:.1f} TFLOP/s", flush=True)
+    for name, build in [("ours", spec.ours), *([("diffusers", spec.diffusers)] if with_diffusers else [])]:
+        torch.manual_seed(0)
+        net = build()
+        report[f"{name}_parameters"] = sum(p.numel() for p in net.parameters())
+        report[f"{name}_gflop_per_image"] = forward_flops(net, spec) / 1e9
+        print(f"{name}: {report[f'{name}_parameters'] / 1e6:.2f}M parameters, {report[f'{name}_gflop_per_image']:.2f} GFLOP/image forward", flush=True)
+
+    rows: dict[str, dict[str, float]] = {}
+    started = time.perf_counter()
+
+    def record(row: str, column: str, value: float) -> None:
+        rows.setdefault(row, {})[column] = value
+        print(f"  {row:22s} {column:34s} {value:10.1f} img/s  ({time.perf_counter() - started:.0f} s)", flush=True)
+
+    for batch in settings.train_batches:
+        for column in columns:
+            torch.manual_seed(0)
+            net = builders[column]()
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(device)
+            if column == OURS and batch == settings.train_batches[0]:
+                initial = copy.deepcopy(net.state_dict())
+                step = TrainStep(prepare(column, net, settings, training=True), settings, batch)
+                # The first steps from the initial weights are the fast path's loss curve.
+                fast_curve = [float(step()) for _ in range(settings.loss_steps)]
+            else:
+                step = TrainStep(prepare(column, net, settings, training=True), settings, batch)
+            record(f"train, batch {batch}", column, train_images_per_s(step, settings))
+            if column == OURS and device.type == "cuda":
+                report.setdefault("ours_peak_memory_gib", {})[str(batch)] = torch.cuda.max_memory_allocated(device) / 2**30
+            del step, net
+    for column in columns:
+        torch.manual_seed(0)
+        record(f"sampling forward, batch {settings.sample_batch}", column, sample_images_per_s(prepare(column, builders[column](), settings, training=False), settings))
+
+    # The fp32 reference: eager, TF32 off, from the same weights with the same draws.
+    reference_net = spec.ours()
+    reference_net.load_state_dict(initial)
+    torch._dynamo.reset()
+    reference = Prepared(reference_net.to(device).train(), reference_net, torch.contiguous_format, False)
+    with tf32(False):
+        reference_step = TrainStep(reference, settings, settings.train_batches[0], precision="fp32")
+        reference_curve = [float(reference_step()) for _ in range(settings.loss_steps)]
+    ref_w, fast_w = window_means(reference_curve, settings.loss_window), window_means(fast_curve, settings.loss_window)
+    report["loss_curve"] = {
+        "steps": settings.loss_steps,
+        "window": settings.loss_window,
+        "fp32_window_means": ref_w,
+        "fast_window_means": fast_w,
+        "max_relative_difference": max(abs(a - b) / abs(a) for a, b in zip(ref_w, fast_w)),
+    }
+    report["mnist_sampling_s"] = mnist_sampling_seconds(config_path, experiment, settings)
+    report["rows"] = rows
+    report["elapsed_s"] = time.perf_counter() - started
+    return report
+
+
+def print_table(report: dict, columns: list[str]) -> None:
+    peak = report["peak_flops"]
+    print(f"\n{report['device']}, torch {report['torch']}: images/s; ratio = ours / the best diffusers column")
+    print("| " + " | ".join(["images/s", *columns, "ours / best diffusers", "ours MFU"]) + " |")
+    print("|---|" + "---:|" * (len(columns) + 2))
+    for row, values in report["rows"].items():
+        theirs = [values[c] for c in columns if c != OURS and c in values]
+        ratio = f"{values[OURS] / max(theirs):.2f}x" if theirs else "-"
+        flops_per_image = report["ours_gflop_per_image"] * 1e9 * (3 if row.startswith("train") else 1)
+        cells = [f"{values[c]:,.0f}" if c in values else "-" for c in columns]
+        print(f"| {row} | " + " | ".join(cells) + f" | {ratio} | {values[OURS] * flops_per_image / peak:.1%} |")
+    curve = report["loss_curve"]
+    print(
+        f"\nMFU against the measured matmul peak (bf16 on CUDA) of {peak / 1e12:.1f} TFLOP/s (training counted as 3x the forward's "
+        f"{report['ours_gflop_per_image']:.2f} GFLOP/image)."
+    )
+    print(
+        f"Loss curve, fast path vs eager fp32 over {curve['steps']} steps: worst {curve['window']}-step window differs by "
+        f"{curve['max_relative_difference']:.2%} (bar: 2%)"
+    )
+    print("  fp32:", " ".join(f"{v:.4f}" for v in curve["fp32_window_means"]))
+    print("  fast:", " ".join(f"{v:.4f}" for v in curve["fast_window_means"]))
+    mnist = report["mnist_sampling_s"]
+    print(
+        f"{mnist['images']:,} MNIST samples (batches of {mnist['batch_size']}, after compilation): "
+        f"{FAST_SAMPLER.label} ({FAST_SAMPLER.spacing} spacing) {mnist[FAST_SAMPLER.label]:.2f} s, "
+        f"{BASELINE_SAMPLER.label} {mnist[BASELINE_SAMPLER.label]:.2f} s"
+    )
+    print(
+        f"{mnist['small_batch_images']} MNIST samples in batches of {mnist['small_batch']} with {FAST_SAMPLER.label}: "
+        f"{mnist['small_batch_no_graphs']:.2f} s without CUDA graphs for the sampling loop, {mnist['small_batch_graphs']:.2f} s with"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer timed iterations")
+    parser.add_argument("--device", default="cuda", help="cuda (the measurement) or cpu (a check of the harness with --quick)")
+    parser.add_argument("--quick", action="store_true", help="a tiny U-Net, small batches, few iterations")
     parser.add_argument("--skip-diffusers", action="store_true")
+    parser.add_argument("--batches", type=int, nargs="+", help="training batch sizes (default 128 256; quick: 8 16)")
+    parser.add_argument("--graph-mode", default="reduce-overhead", choices=["reduce-overhead", "max-autotune"], help="diffusers' CUDA-graph column")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="where the MNIST model's settings come from")
+    parser.add_argument("--experiment", default="mnist_uncond")
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--compile-mode", default="reduce-overhead", help="torch.compile mode of the fast training path (the trainer's: CUDA graphs)")
     args = parser.parse_args()
-    iters = 10 if args.quick else 30
 
-    rows: dict[str, dict] = {}
-    device_name = torch.cuda.get_device_name()
-    peak = measure_matmul_peak()
-    print(f"{device_name}; torch {torch.__version__}; measured bf16 matmul peak {peak / 1e12:.0f} TFLOP/s", flush=True)
-
-    nets = {"ours": build_ours}
-    if not args.skip_diffusers:
-        nets["diffusers"] = build_diffusers
-    for name, build in nets.items():
-        model = build().cuda()
-        params = sum(p.numel() for p in model.parameters())
-        flops = flops_per_image(model)
-        del model
-        rows[name] = {"parameters": params, "gflop_per_image": flops / 1e9}
-        print(f"{name}: {params / 1e6:.2f}M parameters, {flops / 1e9:.2f} GFLOP per image forward", flush=True)
-
-    def record(key, value):
-        rows.setdefault(key[0], {})[key[1]] = value
-        print(f"  {key[0]:10s} {key[1]:28s} {value:10.1f}", flush=True)
-
-    t0 = time.time()
-    if not args.skip_diffusers:
-        record(("diffusers", "train_fp32"), train_throughput(build_diffusers, 128, False, False, None, iters)[0])
-        record(("diffusers", "train_bf16"), train_throughput(build_diffusers, 128, True, False, None, iters)[0])
-        record(("diffusers", "sample_bf16"), sample_throughput(build_diffusers, 1024, "bf16-autocast", iters))
-    record(("ours", "train_fp32"), train_throughput(build_ours, 128, False, False, None, iters)[0])
-    record(("ours", "train_bf16"), train_throughput(build_ours, 128, True, False, None, iters)[0])
-    speed, mem = train_throughput(build_ours, 128, True, True, args.compile_mode, iters)
-    record(("ours", "train_fast"), speed)
-    record(("ours", "train_fast_peak_mem_gib"), mem)
-    record(("ours", "sample_bf16"), sample_throughput(build_ours, 1024, "bf16-autocast", iters))
-    record(("ours", "sample_fast"), sample_throughput(build_ours, 1024, "fast", iters))
-    print(f"timings took {time.time() - t0:.0f} s", flush=True)
-
-    reference = loss_curve(build_ours, False, False, None, 200)
-    fast = loss_curve(build_ours, True, True, args.compile_mode, 200)
-    ref_w, fast_w = window_means(reference), window_means(fast)
-    worst = max(abs(a - b) / abs(a) for a, b in zip(ref_w, fast_w))
-    rows["numerics"] = {"fp32_window_means": ref_w, "fast_window_means": fast_w, "max_relative_difference": worst}
-
-    ours, theirs = rows["ours"], rows.get("diffusers", {})
-    train_flops = 3 * ours["gflop_per_image"] * 1e9  # backward costs about twice the forward
-    print("\n| measure | diffusers | ours | ratio |\n|---|---|---|---|")
-    for label, key_theirs, key_ours in [
-        ("train img/s fp32", "train_fp32", "train_fp32"),
-        ("train img/s bf16 autocast", "train_bf16", "train_bf16"),
-        ("train img/s (ours: fast path) vs diffusers bf16", "train_bf16", "train_fast"),
-        ("sample fwd img/s bf16 autocast", "sample_bf16", "sample_bf16"),
-        ("sample fwd img/s (ours: fast path) vs diffusers bf16", "sample_bf16", "sample_fast"),
-    ]:
-        a, b = theirs.get(key_theirs), ours[key_ours]
-        ratio = f"{b / a:.2f}x" if a else "-"
-        print(f"| {label} | {a if a is None else round(a)} | {b:.0f} | {ratio} |")
-    print(
-        f"\nMFU (fast path, against measured {peak / 1e12:.0f} / datasheet {BF16_PEAK_DATASHEET / 1e12:.0f} TFLOP/s): "
-        f"train {ours['train_fast'] * train_flops / peak:.1%} / {ours['train_fast'] * train_flops / BF16_PEAK_DATASHEET:.1%}, "
-        f"sampling {ours['sample_fast'] * ours['gflop_per_image'] * 1e9 / peak:.1%} / "
-        f"{ours['sample_fast'] * ours['gflop_per_image'] * 1e9 / BF16_PEAK_DATASHEET:.1%}"
-    )
-    print(f"numerics: 200-step loss curve, fast path vs fp32, worst 20-step window: {worst:.2%} relative")
-    print("fp32:", " ".join(f"{v:.4f}" for v in ref_w))
-    print("fast:", " ".join(f"{v:.4f}" for v in fast_w))
+    device = resolve_device(args.device)
+    if args.quick:
+        sizes = dict(spec=TINY_UNET, train_batches=(8, 16), sample_batch=32, iters=2, repeats=2, loss_steps=10, loss_window=5)
+        sizes.update(mnist_images=4, small_batch=2, small_batch_images=4)
+    else:
+        sizes = dict(spec=CIFAR_UNET, train_batches=(128, 256), sample_batch=1024, iters=20, repeats=3, loss_steps=200, loss_window=20)
+        sizes.update(mnist_images=10_000, small_batch=16, small_batch_images=256)
+    if args.batches:
+        sizes["train_batches"] = tuple(args.batches)
+    settings = Settings(device=device, graph_mode=args.graph_mode, **sizes)
+    report = run(settings, not args.skip_diffusers, args.config, args.experiment, args.quick)
+    print_table(report, [*DIFFUSERS_COLUMNS, OURS] if not args.skip_diffusers else [OURS])
     if args.json:
-        args.json.write_text(json.dumps({"device": device_name, "torch": torch.__version__, "peak": peak, "rows": rows}, indent=2))
+        write_json(args.json, report)
 
 
 if __name__ == "__main__":

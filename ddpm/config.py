@@ -84,9 +84,13 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class SamplerConfig:
-    """One sampler setting; ``steps`` is the number of network evaluations (per guidance pass)."""
+    """One sampler setting; ``steps`` is the number of network evaluations (per guidance pass).
 
-    sampler: str = "ddim"  # "ddpm" | "ddim" | "toy"
+    Every sampler but heun visits ``steps`` timesteps; heun visits (steps + 1) / 2 and needs odd steps
+    (ddpm.samplers.chain). ``spacing`` picks the visited timesteps for all of them.
+    """
+
+    sampler: str = "ddim"  # one of ddpm.samplers.SAMPLERS: "ddpm" | "ddim" | "dpmpp_2m" | "heun" | "toy"
     steps: int = 50
     eta: float = 0.0  # DDIM only
     variance: str = "small"  # DDPM only: "small" (posterior) | "large" (beta)
