@@ -1,4 +1,5 @@
-"""Parser for the "CDB 5.0" ``.cdb`` files of the Hoda Persian handwritten letters (characters).
+"""Parser for the "CDB 5.0" ``.cdb`` files of the Hoda Persian handwritten letters (characters), and
+a writer of such files for synthetic data.
 
 Not the layout of the Hoda digits' files (:mod:`ddpm.data.hoda_cdb`): a signature, a 1280-byte
 header, uint16 record fields and a ByteCount that cannot be trusted.
@@ -42,6 +43,7 @@ and the byte offset (and the record, inside one).
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +61,7 @@ RECORD_START = struct.Struct("<HHH")  # start marker, label, confidence
 RECORD_SIZE = struct.Struct("<HH")  # width, height: only in variable-size files
 BYTE_COUNT = struct.Struct("<H")
 BINARY_RLE = 0
+_PUBLISHED_BYTE_COUNT_SHORTFALL = 2
 # Offsets of the header fields that errors name.
 _FIXED_SIZE_AT, _TOTAL_AT, _SLOTS_AT, _COUNTS_AT, _IMAGE_TYPE_AT = 11, 15, 19, 21, 277
 
@@ -102,6 +105,32 @@ def parse_letters_cdb(data: bytes, name: str) -> LettersFile:
             f"with the decoded records {_nonzero(counts)}; the file is damaged"
         )
     return LettersFile(header, images, labels)
+
+
+def encode_letters_cdb(images: Sequence[np.ndarray], labels: Sequence[int], comment: str) -> bytes:
+    """A variable-size, binary run-length CDB 5.0 file of (h, w) ``images`` (ink > 0) and ``labels``.
+
+    Its ByteCount fields are 2 short, like the published files', so that a reader must walk the rows.
+    """
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=LABEL_SLOTS)
+    if len(counts) > LABEL_SLOTS or len(images) != len(labels):
+        raise ValueError(f"need one label in [0, {LABEL_SLOTS}) per image, got {len(labels)} for {len(images)} images")
+    if any(image.shape[1] > 255 for image in images):
+        raise ValueError("images wider than 255 pixels: their runs would not fit the format's one-byte lengths")
+    header = HEADER.pack(
+        SIGNATURE, 0, 0, 0, 0, 0, len(images), LABEL_SLOTS, *counts.tolist(), BINARY_RLE, comment.encode("ascii"), b""
+    )
+    records = [header]
+    for image, label in zip(images, labels, strict=True):
+        runs = _encode_rows(np.asarray(image) > 0)
+        height, width = image.shape
+        records.append(
+            RECORD_START.pack(START_MARKER, int(label), 0)
+            + RECORD_SIZE.pack(width, height)
+            + BYTE_COUNT.pack(max(0, len(runs) - _PUBLISHED_BYTE_COUNT_SHORTFALL))
+            + runs
+        )
+    return b"".join(records)
 
 
 def _parse_header(name: str, data: bytes) -> LettersHeader:
@@ -193,6 +222,18 @@ def _decode_rows(data: bytes, start: int, width: int, height: int, where: str) -
             ink = not ink
             pos += 1
     return image, pos
+
+
+def _encode_rows(ink: np.ndarray) -> bytes:
+    """Run lengths of a boolean (h, w) image, row by row, background first."""
+    runs = bytearray()
+    for row in ink:
+        edges = np.flatnonzero(np.diff(row.astype(np.int8))) + 1
+        bounds = [0, *edges.tolist(), len(row)]
+        if row[0]:
+            runs.append(0)  # the row starts with ink
+        runs.extend(np.diff(bounds).tolist())
+    return bytes(runs)
 
 
 def _nonzero(counts: tuple[int, ...]) -> dict[int, int]:
