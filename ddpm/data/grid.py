@@ -51,25 +51,24 @@ def write_grid(
 
 
 def _class_rows(split: Split, title: str, per_row: int, max_rows: int) -> Figure:
-    names = split.meta["class_names"]
-    glyphs = split.meta.get("class_glyphs") or [""] * len(names)
-    shown = names[:max_rows]
-    if len(shown) < len(names):
-        title += f"; first {len(shown)} of {len(names)} classes"
+    labels = class_row_labels(split.meta)
+    shown = labels[:max_rows]
+    if len(shown) < len(labels):
+        title += f"; first {len(shown)} of {len(labels)} classes"
     cell_h, cell_w = _cell_inches(split.images)
     width = _LABEL_INCHES + per_row * cell_w + 0.2
     height = _TITLE_INCHES + len(shown) * cell_h * 1.1 + 0.1
     figure = Figure(figsize=(width, height))
     figure.suptitle(title, fontsize=9, y=1 - 0.1 / height, va="top")
     axes = figure.subplots(len(shown), 1, squeeze=False)[:, 0]
-    for label, (ax, name, glyph) in enumerate(zip(axes, shown, glyphs, strict=False)):
+    for label, (ax, (name, glyph)) in enumerate(zip(axes, shown, strict=True)):
         members = np.flatnonzero(split.labels == label)[:per_row]
         strip = _tile(split.images[members], 1, per_row)
         ax.imshow(strip, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
         gap = _LABEL_GAP_POINTS
-        if glyph and _font_draws(glyph):
+        if glyph:
             ax.text(0, 0.5, glyph, transform=_left_of(ax, gap), ha="right", va="center", fontsize=_GLYPH_POINTS)
             gap += 1.5 * _GLYPH_POINTS
         ax.text(0, 0.5, name, transform=_left_of(ax, gap), ha="right", va="center", fontsize=8)
@@ -77,6 +76,14 @@ def _class_rows(split: Split, title: str, per_row: int, max_rows: int) -> Figure
         left=_LABEL_INCHES / width, right=1 - 0.1 / width, top=1 - _TITLE_INCHES / height, bottom=0.1 / height, hspace=0.1
     )
     return figure
+
+
+def class_row_labels(meta: dict) -> list[tuple[str, str]]:
+    """(name, glyph) of every class of a split's sidecar; the glyph is "" where there is none or the
+    default font cannot draw it."""
+    names = meta["class_names"]
+    glyphs = meta.get("class_glyphs") or [""] * len(names)
+    return [(name, glyph if glyph and _font_draws(glyph) else "") for name, glyph in zip(names, glyphs, strict=True)]
 
 
 def _left_of(ax: Axes, points: float) -> Transform:
