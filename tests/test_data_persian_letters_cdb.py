@@ -82,7 +82,8 @@ def test_truncated_record_header(tmp_path, images, cdb_bytes):
 
 def test_truncated_inside_the_rows(tmp_path, images, cdb_bytes):
     offsets = record_offsets(images)
-    with pytest.raises(DataError, match=rf"record 4 at offset {offsets[4]}: truncated: the file ends in row 0 .*offset {offsets[4] + 12}\)"):
+    message = rf"record 4 at offset {offsets[4]}: truncated: the file ends in row 0 .*offset {offsets[4] + 12}\)"
+    with pytest.raises(DataError, match=message):
         read_letters_cdb(write(tmp_path, cdb_bytes[: offsets[4] + 12]))
 
 
@@ -140,7 +141,8 @@ def test_total_disagreeing_with_the_per_class_counts(tmp_path, images):
 def test_per_class_counts_disagreeing_with_the_records(tmp_path, images):
     counts = np.bincount(LABELS, minlength=64)
     counts[0], counts[3] = counts[3], counts[0]  # same total, same classes
-    with pytest.raises(DataError, match=r"LetterCount \(offset 21\) \{0: 2, 1: 1, 3: 1, 35: 1\} disagrees .* \{0: 1, 1: 1, 3: 2, 35: 1\}"):
+    message = r"LetterCount \(offset 21\) \{0: 2, 1: 1, 3: 1, 35: 1\} disagrees .* \{0: 1, 1: 1, 3: 2, 35: 1\}"
+    with pytest.raises(DataError, match=message):
         read_letters_cdb(write(tmp_path, encode_letters_cdb(images, LABELS, letter_counts=counts)))
 
 

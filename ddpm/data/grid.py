@@ -1,7 +1,8 @@
 """A sample grid PNG of a prepared split, to check a dataset by eye.
 
 Class-labelled data: one row per class (the first ``per_row`` images of that class), labelled with
-the class name, and with the class's glyph (a letter) where the sidecar has one and the font can draw it. Text data: a grid of images, each titled with its string. Unlabelled data: a plain
+the class name, and with the class's glyph (a letter) where the sidecar has one and the font can draw
+it. Text data: a grid of images, each titled with its string. Unlabelled data: a plain
 grid. Images are shown at their stored orientation, grey ones with black = 0.
 """
 
@@ -73,7 +74,8 @@ def _class_rows(split: Split, title: str, per_row: int, max_rows: int) -> Figure
             gap += 1.5 * _GLYPH_POINTS
         ax.text(0, 0.5, name, transform=_left_of(ax, gap), ha="right", va="center", fontsize=8)
     figure.subplots_adjust(
-        left=_LABEL_INCHES / width, right=1 - 0.1 / width, top=1 - _TITLE_INCHES / height, bottom=0.1 / height, hspace=0.1
+        left=_LABEL_INCHES / width, right=1 - 0.1 / width,
+        top=1 - _TITLE_INCHES / height, bottom=0.1 / height, hspace=0.1,
     )
     return figure
 

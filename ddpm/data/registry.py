@@ -228,7 +228,7 @@ SOURCES: Mapping[str, Source] = MappingProxyType({
         ),
         Source(
             key="persian_letters",
-            title="Hoda Persian handwritten letters, 36 classes (Khosravi, Hoda System Co., Tarbiat Modares University)",
+            title="Hoda Persian handwritten letters, 36 classes (Khosravi; Hoda System Co.; Tarbiat Modares Univ.)",
             license="Research and non-commercial use only (terms of the sister Hoda digits set, farsiocr.ir)",
             prepare=split_builders.prepare_persian_letters,
             options=_options(sha256={}, image_size=[32, 32], val_size=0.1, test_size=0.1, seed=0),

@@ -93,7 +93,8 @@ def prepare_synthetic_letters(source: Source, raw: Mapping[str, Path], options: 
     """Synthetic letters written as a CDB 5.0 file and read back by the letters' parser."""
     name = "synthetic letters (generated CDB 5.0)"
     letters = parse_letters_cdb(synthetic.synthetic_letters_cdb(_positive(options, "count"), options["seed"]), name)
-    return _stratified_letters(source, _letter_arrays(letters, name, source, options), options, "of the generated letters")
+    arrays = _letter_arrays(letters, name, source, options)
+    return _stratified_letters(source, arrays, options, "of the generated letters")
 
 
 def _letter_arrays(
@@ -149,7 +150,8 @@ def _fitted_letter(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if rows.size == 0:
         return out
     box_h, box_w = _letter_box(size)
-    fitted = to_array(fit_inside(Image.fromarray(image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]), (box_h, box_w)))
+    ink = Image.fromarray(image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    fitted = to_array(fit_inside(ink, (box_h, box_w)))
     top, left = (size[0] - box_h) // 2, (size[1] - box_w) // 2
     out[top : top + box_h, left : left + box_w] = fitted[..., 0]
     return out
