@@ -15,10 +15,11 @@ def main() -> None:
     parser.add_argument("--split", type=Path, required=True, help="a prepared <split>.npz (its .json beside it)")
     parser.add_argument("--out", type=Path, required=True, help="PNG to write")
     parser.add_argument("--per-row", type=int, default=10, help="images per row")
-    parser.add_argument("--max-rows", type=int, default=20, help="rows (classes) at most")
+    parser.add_argument("--max-rows", type=int, help="rows (classes) at most (default: write_grid's)")
     args = parser.parse_args()
 
-    write_grid(load_split(args.split), args.out, per_row=args.per_row, max_rows=args.max_rows)
+    limits = {} if args.max_rows is None else {"max_rows": args.max_rows}
+    write_grid(load_split(args.split), args.out, per_row=args.per_row, **limits)
 
 
 if __name__ == "__main__":

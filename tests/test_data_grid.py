@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from ddpm.data import Split
-from ddpm.data.grid import write_grid
+from ddpm.data.grid import class_row_labels, write_grid
 
 
 def split(label_kind, labels, channels=1, shape=(8, 8)):
@@ -40,3 +40,23 @@ def test_many_classes_are_capped(tmp_path):
     data = split("class", [0, 1, 2])
     write_grid(data, tmp_path / "grid.png", max_rows=2)
     assert (tmp_path / "grid.png").exists()
+
+
+def test_class_rows_carry_the_glyphs_the_font_draws(tmp_path):
+    data = split("class", [0, 1, 2, 2])
+    data.meta["class_glyphs"] = ["\u0627", "", "\ue000"]  # Alef; none; a private-use character no font draws
+    assert class_row_labels(data.meta) == [("zero", "\u0627"), ("one", ""), ("two", "")]
+    assert class_row_labels({"class_names": ["a", "b"]}) == [("a", ""), ("b", "")]  # sidecars without glyphs
+    write_grid(data, tmp_path / "grid.png")
+    assert (tmp_path / "grid.png").exists()
+
+
+def test_forty_classes_get_a_row_each_by_default(tmp_path):
+    labels = np.arange(40)
+    images = np.zeros((40, 8, 8, 1), dtype=np.uint8)
+    meta = {"dataset": "tiny", "source": "test", "split": "train", "count": 40, "label_kind": "class"}
+    meta["class_names"] = [f"class {i}" for i in range(40)]
+    write_grid(Split(images, labels, meta), tmp_path / "all.png")
+    write_grid(Split(images, labels, meta), tmp_path / "capped.png", max_rows=20)
+    with Image.open(tmp_path / "all.png") as every, Image.open(tmp_path / "capped.png") as capped:
+        assert every.height > 1.8 * capped.height

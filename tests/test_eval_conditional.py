@@ -40,3 +40,20 @@ def test_bad_requests_raise_data_errors() -> None:
         class_accuracy(np.array([0, 1, 1]), np.array([0, 1]), ["a", "b"])
     with pytest.raises(DataError, match="of another length"):
         text_accuracy(np.array(["abc", "ab"]), np.array(["abc", "abc"]))
+
+
+def test_class_accuracy_lists_the_commonest_mistakes() -> None:
+    names = ["He", "Khe", "Jim", "Che", "Dal", "Zal", "Re"]
+    requested = np.array([0] * 10 + [1] * 4 + [2] * 5 + [3, 4, 5, 6])
+    predicted = np.array([1] * 3 + [2] + [0] * 6 + [0, 0, 1, 1] + [3] * 2 + [2] * 3 + [4, 5, 6, 0])
+    pairs = class_accuracy(predicted, requested, names)["confused_pairs"]
+    assert pairs == [
+        {"requested": "He", "predicted": "Khe", "count": 3, "share": 0.3},
+        {"requested": "Khe", "predicted": "He", "count": 2, "share": 0.5},
+        {"requested": "Jim", "predicted": "Che", "count": 2, "share": 0.4},
+        {"requested": "He", "predicted": "Jim", "count": 1, "share": 0.1},  # ties: requested, then predicted order
+        {"requested": "Che", "predicted": "Dal", "count": 1, "share": 1.0},
+    ]
+    assert class_accuracy(requested, requested, names)["confused_pairs"] == []
+    with pytest.raises(DataError, match="predicted classes span 0..7"):
+        class_accuracy(np.array([0, 7]), np.array([0, 1]), names)

@@ -51,6 +51,8 @@ def _verified_raw_files(
     paths, digests = {}, {}
     for raw in source.raw_files:
         names = [name for name, entry in files.items() if entry.get("role") == raw.role]
+        if not names and raw.optional:
+            continue
         if not names:
             raise DataError(f"{manifest_path}: lists no raw file for {raw.name}; fetch the raw files again")
         name = names[0]

@@ -4,7 +4,8 @@ Each raw file is taken from the first place that has it: (a) the raw folder itse
 mirror folder (``<mirror>/<file>`` or ``<mirror>/<mirror_subdir>/<file>``), (c) its URLs. Whatever
 the origin, it is checked against the registry's checksums (or a sha256 pinned in the config) before
 it gets its final name: copies and downloads go to a temporary name first, so a failed or
-interrupted fetch never leaves a half-written raw file behind.
+interrupted fetch never leaves a half-written raw file behind. An optional raw file is only looked
+for in (a) and (b), and its absence is no error.
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ class _Fetcher:
         origin = self._in_mirror(raw)
         if origin is not None:
             return self._copy(raw, origin)
+        if raw.optional:
+            log.info("%s: optional, in neither the raw folder nor the mirror; going without it", raw.name)
+            return None
         if self.source.manual_download:
             self.missing.append((raw, "manual download"))
         elif not self.download:

@@ -40,6 +40,7 @@ class PreparedDataset:
     splits: Mapping[str, tuple[np.ndarray, np.ndarray]]  # split -> (images, labels)
     label_kind: LabelKind
     class_names: tuple[str, ...] = ()
+    class_glyphs: tuple[str, ...] = ()  # the character each class is written as, when there is one
     alphabet: str | None = None
     preprocessing: Mapping[str, Any] = field(default_factory=dict)  # steps beyond the options
 
@@ -89,6 +90,8 @@ def write_prepared(
 def _check(prepared: PreparedDataset) -> None:
     if set(prepared.splits) != set(SPLITS):
         raise ValueError(f"a preparer must return exactly the splits {SPLITS}, got {sorted(prepared.splits)}")
+    if prepared.class_glyphs and len(prepared.class_glyphs) != len(prepared.class_names):
+        raise ValueError(f"{len(prepared.class_glyphs)} class glyphs for {len(prepared.class_names)} class names")
     shapes = {images.shape[1:] for images, _ in prepared.splits.values()}
     for split, (images, labels) in prepared.splits.items():
         if len(images) == 0:
@@ -125,6 +128,7 @@ def _sidecar(
         "num_classes": len(class_names),
         "class_names": class_names,
         "class_counts": {name: int(n) for name, n in zip(class_names, counts, strict=True)},
+        "class_glyphs": list(prepared.class_glyphs) if class_names else [],
         "alphabet": prepared.alphabet if is_text else None,
         "text_length": int(np.char.str_len(labels).max()) if is_text else None,
         "pixel_mean": mean,

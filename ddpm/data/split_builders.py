@@ -2,7 +2,8 @@
 
 Split policy: the official test split where there is one, a validation split carved from the
 training images with the ``seed``; Hoda keeps its three official files as train / test / val; text
-data holds out a seeded set of distinct strings as its test split.
+data holds out a seeded set of distinct strings as its test split. The Persian letters without
+their official Training file split the Test subset per class (stratified), with the ``seed``.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from ddpm.data.idx import read_idx
 from ddpm.data.image_folder import scan_image_folder
 from ddpm.data.imaging import fill_and_crop, fit_inside, read_image, to_array
 from ddpm.data.normalise import BOX_FRACTION, digit_box, normalise_digit
+from ddpm.data.persian_letters_cdb import LettersFile, parse_letters_cdb, read_letters_cdb
 from ddpm.data.prepared_files import PreparedDataset
-from ddpm.data.splits import carve, hold_out_texts
+from ddpm.data.splits import carve, carve_stratified, hold_out_texts
 from ddpm.data.stanford_cars import (
     CarAnnotation,
     read_class_names,
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from ddpm.data.registry import Source
 
 Options = Mapping[str, Any]
+LETTER_BOX_FRACTION = 28 / 32  # letters fill 28x28 of 32x32: strokes and dots stay off the border
 
 
 def prepare_idx(source: Source, raw: Mapping[str, Path], options: Options) -> PreparedDataset:
@@ -71,6 +74,87 @@ def prepare_hoda(source: Source, raw: Mapping[str, Path], options: Options) -> P
             "box_fraction": BOX_FRACTION,
         },
     )
+
+
+def prepare_persian_letters(source: Source, raw: Mapping[str, Path], options: Options) -> PreparedDataset:
+    """Hoda letters: the official Training file (when placed) as train and val, the Test subset as
+    test; without it, a seeded stratified split of the Test subset. Each letter is fitted into a box."""
+    test_subset = _letter_arrays(read_letters_cdb(raw["test_subset"]), str(raw["test_subset"]), source, options)
+    if "train" not in raw:
+        return _stratified_letters(source, test_subset, options, "of the official Test subset (no Training file)")
+    train = _letter_arrays(read_letters_cdb(raw["train"]), str(raw["train"]), source, options)
+    kept, val = carve_stratified(train[1], options["val_size"], np.random.default_rng(options["seed"]), "val_size")
+    splits = {"train": _take(train, kept), "val": _take(train, val), "test": test_subset}
+    split = "train and val: the official Training subset, val carved per class; test: the official Test subset"
+    return _letters_dataset(source, splits, options, split)
+
+
+def prepare_synthetic_letters(source: Source, raw: Mapping[str, Path], options: Options) -> PreparedDataset:
+    """Synthetic letters written as a CDB 5.0 file and read back by the letters' parser."""
+    name = "synthetic letters (generated CDB 5.0)"
+    letters = parse_letters_cdb(synthetic.synthetic_letters_cdb(_positive(options, "count"), options["seed"]), name)
+    arrays = _letter_arrays(letters, name, source, options)
+    return _stratified_letters(source, arrays, options, "of the generated letters")
+
+
+def _letter_arrays(
+    letters: LettersFile, name: str, source: Source, options: Options
+) -> tuple[np.ndarray, np.ndarray]:
+    """Images (N, H, W, 1), each fitted into the letter box, and labels, checked against the classes."""
+    if letters.labels.size and letters.labels.max() >= len(source.class_names):
+        raise DataError(
+            f"{name}: label {letters.labels.max()} is not one of the {len(source.class_names)} classes "
+            f"0-{len(source.class_names) - 1} of {source.key}"
+        )
+    size = _image_size(options)
+    images = np.stack([_fitted_letter(image, size) for image in letters.images])[..., None]
+    return images, letters.labels
+
+
+def _stratified_letters(
+    source: Source, arrays: tuple[np.ndarray, np.ndarray], options: Options, what: str
+) -> PreparedDataset:
+    rng = np.random.default_rng(options["seed"])
+    labels = arrays[1]
+    rest, test = carve_stratified(labels, options["test_size"], rng, "test_size")
+    kept, val = carve_stratified(labels[rest], options["val_size"], rng, "val_size", of=len(labels))
+    splits = {"train": _take(arrays, rest[kept]), "val": _take(arrays, rest[val]), "test": _take(arrays, test)}
+    split = f"seeded split {what}, per class: test_size, then val_size, the rest train"
+    return _letters_dataset(source, splits, options, split)
+
+
+def _letters_dataset(
+    source: Source, splits: Mapping[str, tuple[np.ndarray, np.ndarray]], options: Options, split: str
+) -> PreparedDataset:
+    return PreparedDataset(
+        splits=splits,
+        label_kind="class",
+        class_names=source.class_names,
+        class_glyphs=source.class_glyphs,
+        preprocessing={
+            "split": split,
+            "normalisation": "crop to ink, fit the box keeping aspect (Lanczos), centre the box",
+            "box": list(_letter_box(_image_size(options))),
+        },
+    )
+
+
+def _letter_box(size: tuple[int, int]) -> tuple[int, int]:
+    return max(1, round(size[0] * LETTER_BOX_FRACTION)), max(1, round(size[1] * LETTER_BOX_FRACTION))
+
+
+def _fitted_letter(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A binary (h, w) letter, ink 255, cropped to its ink and fitted into the letter box, centred in ``size``."""
+    rows, cols = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
+    out = np.zeros(size, dtype=np.uint8)
+    if rows.size == 0:
+        return out
+    box_h, box_w = _letter_box(size)
+    ink = Image.fromarray(image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    fitted = to_array(fit_inside(ink, (box_h, box_w)))
+    top, left = (size[0] - box_h) // 2, (size[1] - box_w) // 2
+    out[top : top + box_h, left : left + box_w] = fitted[..., 0]
+    return out
 
 
 def prepare_captcha(source: Source, raw: Mapping[str, Path], options: Options) -> PreparedDataset:

@@ -50,3 +50,25 @@ def hold_out_texts(
     held_texts = {distinct[i] for i in held}
     is_held = np.fromiter((text in held_texts for text in texts), dtype=bool, count=len(texts))
     return np.flatnonzero(~is_held), np.flatnonzero(is_held)
+
+
+def carve_stratified(
+    labels: np.ndarray, size: float, rng: np.random.Generator, option: str, of: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`carve`, but every class gives its share of ``size``: (kept, carved), both sorted.
+
+    The total is exactly the count :func:`split_count` resolves; each class gives that count's
+    proportional share, rounded down, and the leftover units go to the classes with the largest
+    remainders (ties: the smaller label).
+    """
+    labels = np.asarray(labels)
+    count = split_count(size, len(labels), option, of)
+    classes, members = np.unique(labels, return_counts=True)
+    exact = count * members / len(labels)
+    shares = np.floor(exact).astype(np.int64)
+    leftover = count - int(shares.sum())
+    shares[np.argsort(-(exact - shares), kind="stable")[:leftover]] += 1
+    carved = [rng.permutation(np.flatnonzero(labels == c))[:share] for c, share in zip(classes, shares, strict=True)]
+    chosen = np.zeros(len(labels), dtype=bool)
+    chosen[np.concatenate(carved)] = True
+    return np.flatnonzero(~chosen), np.flatnonzero(chosen)

@@ -15,11 +15,17 @@ from ddpm.errors import DataError
 from ddpm.evaluation.classifier import Judge, TextRecognizer, predict
 
 
-def class_accuracy(predicted: np.ndarray, requested: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
-    """Share of images classified as their requested class, overall and per requested class.
+CONFUSED_PAIRS = 5  # how many of the most frequent mistakes a class score lists
 
-    Returns ``{"accuracy", "count", "per_class": {name: {"accuracy", "count"}}}``; ``per_class`` lists
-    the classes that occur in ``requested``, in class order.
+
+def class_accuracy(predicted: np.ndarray, requested: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
+    """Share of images classified as their requested class, overall and per requested class, and the
+    most frequent mistakes.
+
+    Returns ``{"accuracy", "count", "per_class": {name: {"accuracy", "count"}}, "confused_pairs":
+    [{"requested", "predicted", "count", "share"}]}``; ``per_class`` lists the classes that occur in
+    ``requested``, in class order; ``confused_pairs`` the (at most :data:`CONFUSED_PAIRS`) commonest
+    (requested, predicted) mistakes, most frequent first, ``share`` being that of the requested class's images.
     """
     predicted, requested = np.asarray(predicted), np.asarray(requested)
     _check_pairs(predicted, requested)
@@ -30,12 +36,39 @@ def class_accuracy(predicted: np.ndarray, requested: np.ndarray, class_names: Se
             f"requested classes span {requested.min()}..{requested.max()} but the classifier knows "
             f"{len(class_names)} classes; use the classifier trained on this dataset"
         )
+    if predicted.min() < 0 or predicted.max() >= len(class_names):
+        raise DataError(
+            f"predicted classes span {predicted.min()}..{predicted.max()} but there are {len(class_names)} class names"
+        )
     correct = predicted == requested
     per_class = {
         str(class_names[c]): {"accuracy": float(correct[requested == c].mean()), "count": int((requested == c).sum())}
         for c in np.unique(requested)
     }
-    return {"accuracy": float(correct.mean()), "count": len(requested), "per_class": per_class}
+    return {
+        "accuracy": float(correct.mean()),
+        "count": len(requested),
+        "per_class": per_class,
+        "confused_pairs": _confused_pairs(predicted, requested, class_names),
+    }
+
+
+def _confused_pairs(predicted: np.ndarray, requested: np.ndarray, class_names: Sequence[str]) -> list[dict[str, Any]]:
+    """The commonest (requested, predicted) mistakes; ties in requested, then predicted, class order."""
+    wrong = predicted != requested
+    if not wrong.any():
+        return []
+    pairs, counts = np.unique(np.stack([requested[wrong], predicted[wrong]], axis=1), axis=0, return_counts=True)
+    order = np.lexsort((pairs[:, 1], pairs[:, 0], -counts))[:CONFUSED_PAIRS]
+    return [
+        {
+            "requested": str(class_names[pairs[i, 0]]),
+            "predicted": str(class_names[pairs[i, 1]]),
+            "count": int(counts[i]),
+            "share": float(counts[i] / (requested == pairs[i, 0]).sum()),
+        }
+        for i in order
+    ]
 
 
 def text_accuracy(predicted: np.ndarray, requested: np.ndarray) -> dict[str, Any]:
