@@ -15,10 +15,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--schedules", nargs="+", default=beta_schedule_names(), help="schedule names (default: every registered one)")
     parser.add_argument("--timesteps", type=int, default=1000, help="T, the number of diffusion steps")
-    parser.add_argument("--out", required=True, type=Path, help="PNG to write")
+    parser.add_argument("--description", default="", help="the experiment's description, shown under the figure's title")
+    parser.add_argument("--out", required=True, type=Path, help="PNG to write (its PDF is written beside it)")
     args = parser.parse_args()
 
-    plot_schedules(args.out, args.schedules, args.timesteps)
+    plot_schedules(args.out, args.schedules, args.timesteps, description=args.description)
 
 
 if __name__ == "__main__":
