@@ -28,7 +28,7 @@ from ddpm.report.figures import (
     resolve_step_counts,
     samples_by_steps,
 )
-from ddpm.report.results import RunResult, TrainLog, Unavailable
+from ddpm.report.results import RunResult, SamplingSpeed, TrainLog, Unavailable
 from ddpm.report.style import PNG_DPI, TEXT_WIDTH
 from ddpm.training import load_model_checkpoint, save_model_checkpoint
 
@@ -173,7 +173,7 @@ def test_plot_loss_curves(tmp_path):
 
 
 def _run(steps: int, fid: dict, sampler: str = "ddim") -> RunResult:
-    return RunResult("e", f"{sampler}{steps}", sampler, steps, 0.0, "small", "uniform", None, 10.0, fid, {}, None)
+    return RunResult("e", f"{sampler}{steps}", sampler, steps, 0.0, "small", "uniform", None, 100, SamplingSpeed(), fid, {}, None)
 
 
 def test_fid_series_one_per_sampler_family():

@@ -85,6 +85,12 @@ def _count(value: float) -> str:
     return f"{int(value):,}"
 
 
+def _shown(column: Column, value: Any) -> str:
+    if isinstance(value, Unavailable):
+        return "n/a"
+    return column.show(value) if _is_value(value) else MISSING
+
+
 def _is_value(value: Any) -> bool:
     return value is not None and not isinstance(value, Unavailable) and not (isinstance(value, float) and math.isnan(value))
 
@@ -94,8 +100,12 @@ def build_table(name: str, columns: Sequence[Column], rows: Sequence[dict[str, A
     used = [c for c in columns if any(_is_value(row.get(c.key)) for row in rows)]
     raw = {c.key: [row.get(c.key) if _is_value(row.get(c.key)) else None for row in rows] for c in used}
     values = pd.DataFrame(raw, columns=[c.key for c in used])
+    for key, column in raw.items():
+        present = [v for v in column if v is not None]
+        if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+            values[key] = values[key].astype("Int64")  # whole numbers stay whole beside missing ones
     shown = pd.DataFrame(
-        {c.title: [c.show(v) if _is_value(v) else MISSING for v in values[c.key].tolist()] for c in used},
+        {c.title: [_shown(c, row.get(c.key)) for row in rows] for c in used},
         columns=[c.title for c in used],
     )
     return Table(name, values, shown, tuple(c.numeric for c in used), tuple(notes))
@@ -115,14 +125,17 @@ def _accuracy(run: RunResult) -> float | None:
 
 
 def _unavailable_notes(runs: Sequence[RunResult]) -> list[str]:
-    """One note per feature set whose FID no run has, with the evaluation's reason."""
+    """One note per feature set whose FID some run lacks for a reason, with the evaluation's reason."""
     notes = []
     for fs in FEATURE_SETS:
         values = [r.fid.get(fs) for r in runs]
-        if values and not any(isinstance(v, float) for v in values):
-            reasons = [v for v in values if isinstance(v, Unavailable)]
-            why = reasons[0].short if reasons else "not computed"
-            notes.append(f"{fs.capitalize()} FID and KID: {why}; the columns are left out.")
+        reasons = [v for v in values if isinstance(v, Unavailable)]
+        if not reasons:
+            continue
+        if any(isinstance(v, float) for v in values):
+            notes.append(f"{fs.capitalize()} FID and KID n/a: {reasons[0].short.removeprefix('n/a ').strip('()')}.")
+        else:
+            notes.append(f"{fs.capitalize()} FID and KID: {reasons[0].short}; the columns are left out.")
     return notes
 
 
