@@ -9,6 +9,7 @@ each figure twice: a PDF (vector, for the paper) and a PNG beside it (for the HT
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -82,6 +83,8 @@ def save_figure(figure: Figure, png_path: str | os.PathLike) -> tuple[Path, Path
     if png.suffix.lower() != ".png":
         raise ConfigError(f"{png}: a figure's path must end in .png (its PDF is written beside it)")
     pdf = pdf_path(png)
+    # Embedding TrueType fonts in the PDF logs every subsetting step at INFO: noise in job logs.
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
     with atomic_path(png) as tmp:
         figure.savefig(tmp, format="png", dpi=PNG_DPI, bbox_inches="tight")
     with atomic_path(pdf) as tmp:
