@@ -25,6 +25,7 @@ _MAX_CELL_HEIGHT_INCHES = 0.7
 _MAX_CELL_WIDTH_INCHES = 1.4
 _TITLE_LINE_INCHES = 0.17
 _CELL_TITLE_INCHES = 0.16
+_CELL_TITLE_LINE_SPACING = 1.45  # room for a square root or a bar between the lines of a column title
 _ROW_GAP_INCHES = 0.03
 _MARGIN_INCHES = 0.03
 _LABEL_CHAR_INCHES = 0.06  # width of one character of a row label
@@ -99,7 +100,7 @@ def image_rows_figure(
     band = _CELL_TITLE_INCHES if cell_titles is not None else 0.0
     column_lines = max((str(t).count("\n") + 1 for t in column_titles), default=0) if column_titles is not None else 0
     title_lines = title.count("\n") + 1 if title else 0
-    top = _MARGIN_INCHES + 1.25 * title_lines * _TITLE_LINE_INCHES + column_lines * _CELL_TITLE_INCHES
+    top = _MARGIN_INCHES + 1.25 * title_lines * _TITLE_LINE_INCHES + column_lines * _CELL_TITLE_INCHES * (_CELL_TITLE_LINE_SPACING if column_lines > 1 else 1.0)
     fig_w = label_inches + strip_w + 2 * _MARGIN_INCHES
     fig_h = top + len(rows) * (band + strip_h + _ROW_GAP_INCHES) + _MARGIN_INCHES
     figure = new_figure(fig_w, fig_h, constrained=False)
@@ -119,7 +120,7 @@ def image_rows_figure(
         above = cell_titles[i] if cell_titles is not None else column_titles if (i == 0 and column_titles is not None) else None
         for k, text in enumerate(above or ()):
             # Data coordinates: y = -0.5 is the top edge of the strip (imshow puts row 0 on top).
-            ax.text(k * (image_width + gap) + image_width / 2, -0.5, text, ha="center", va="bottom", fontsize=FONT_SIZE - 1, clip_on=False, linespacing=1.0)
+            ax.text(k * (image_width + gap) + image_width / 2, -0.5, text, ha="center", va="bottom", fontsize=FONT_SIZE - 1, clip_on=False, linespacing=_CELL_TITLE_LINE_SPACING)
     return figure
 
 
