@@ -8,7 +8,8 @@ from PIL import Image
 
 from ddpm.errors import DataError
 from ddpm.report.animation import write_trajectory_gif
-from ddpm.report.grids import image_rows_figure, label_titles, sample_grid_figure, split_grid_figure, tile_images, write_sample_grid
+from ddpm.config import SamplerConfig
+from ddpm.report.grids import image_rows_figure, label_titles, sample_grid_figure, sample_grid_title, split_grid_figure, tile_images, write_sample_grid
 from ddpm.report.style import PNG_DPI, TEXT_WIDTH
 
 
@@ -72,6 +73,12 @@ def test_sample_grid_layouts():
     assert [t for t in _texts(classes) if t in "abcd"] == ["a", "b", "c", "d"]  # one labelled row per class
     texts = sample_grid_figure(_images(6), np.array(["xy", "zz", "xy", "zz", "q", "xy"]), [], "t")
     assert len(texts.axes) == 3 and [t for t in _texts(texts)] == ["xy", "zz", "q"]  # one row per string, in order asked
+
+
+def test_sample_grid_title_is_readable():
+    assert sample_grid_title(SamplerConfig("ddim", 50)) == "Samples: DDIM, eta 0, 50 steps"
+    title = sample_grid_title(SamplerConfig("ddpm", 1000, variance="large"), 3.0, "MNIST, class-conditional")
+    assert title == "Samples: DDPM, large variance, 1000 steps, guidance scale 3\nMNIST, class-conditional"
 
 
 def test_split_grid_is_a_seeded_random_selection():

@@ -15,8 +15,10 @@ from typing import Any, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from ddpm.config import SamplerConfig
 from ddpm.errors import DataError
-from ddpm.report.style import FONT_SIZE, TEXT_WIDTH, TITLE_SIZE, new_figure, save_figure
+from ddpm.report.results import sampler_series
+from ddpm.report.style import FONT_SIZE, TEXT_WIDTH, TITLE_SIZE, new_figure, save_figure, title_text
 
 BACKGROUND = 128  # mid-grey between images: neither ink nor background of any dataset
 SAMPLE_GRID_IMAGES = 100  # an unconditional sample grid: 10 x 10
@@ -122,6 +124,14 @@ def image_rows_figure(
             # Data coordinates: y = -0.5 is the top edge of the strip (imshow puts row 0 on top).
             ax.text(k * (image_width + gap) + image_width / 2, -0.5, text, ha="center", va="bottom", fontsize=FONT_SIZE - 1, clip_on=False, linespacing=_CELL_TITLE_LINE_SPACING)
     return figure
+
+
+def sample_grid_title(sampler: SamplerConfig, guidance_scale: float | None = None, description: str = "") -> str:
+    """A sample grid's title: the sampler and its steps (and guidance scale for conditional
+    models), then the experiment's description."""
+    guidance = "" if guidance_scale is None else f", guidance scale {guidance_scale:g}"
+    what = f"Samples: {sampler_series(sampler.sampler, sampler.eta, sampler.variance, sampler.spacing)}, {sampler.steps} steps{guidance}"
+    return title_text(what, description)
 
 
 def sample_grid_figure(

@@ -86,13 +86,19 @@ class RunResult:
     @property
     def series(self) -> str:
         """What distinguishes runs that differ only in their step count (a line in FID vs steps)."""
-        if self.sampler == "ddim":
-            name = f"DDIM, eta {self.eta:g}"
-        elif self.sampler == "ddpm":
-            name = f"DDPM, {self.variance} variance"
-        else:
-            name = self.sampler
-        return name if self.spacing == "uniform" or self.sampler == "toy" else f"{name}, {self.spacing} spacing"
+        return sampler_series(self.sampler, self.eta, self.variance, self.spacing)
+
+
+def sampler_series(sampler: str, eta: float = 0.0, variance: str = "small", spacing: str = "uniform") -> str:
+    """A sampler family and the settings that change its results, whatever the step count:
+    "DDIM, eta 0", "DDPM, small variance", or any other sampler by its name."""
+    if sampler == "ddim":
+        name = f"DDIM, eta {eta:g}"
+    elif sampler == "ddpm":
+        name = f"DDPM, {variance} variance"
+    else:
+        name = sampler
+    return name if spacing == "uniform" or sampler == "toy" else f"{name}, {spacing} spacing"
 
 
 @dataclass(frozen=True)
