@@ -194,6 +194,11 @@ def experiment_targets(exp):
     ]
 
 
+def description_of(exp):
+    """The experiment's description: the subtitle of its figures."""
+    return EXPERIMENTS[exp].get("description", exp)
+
+
 def experiment_has_schedule(exp):
     """A Gaussian diffusion has beta schedule constants to plot; the toy diffusion has none."""
     return EXPERIMENTS[exp].get("diffusion", {}).get("kind", "gaussian") == "gaussian"

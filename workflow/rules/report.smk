@@ -2,11 +2,6 @@
 # `snakemake --report report.html` collects it) and as PDF beside it, for papers.
 
 
-def description_of(exp):
-    """The experiment's description: the subtitle of its figures."""
-    return EXPERIMENTS[exp].get("description", exp)
-
-
 rule plot_schedules:
     output:
         png=figure(
