@@ -27,7 +27,7 @@ _MAX_CELL_HEIGHT_INCHES = 0.7
 _MAX_CELL_WIDTH_INCHES = 1.4
 _TITLE_LINE_INCHES = 0.17
 _CELL_TITLE_INCHES = 0.16
-_CELL_TITLE_LINE_SPACING = 1.45  # room for a square root or a bar between the lines of a column title
+_CELL_TITLE_LINE_SPACING = 1.35  # room for a square root or a bar between the lines of a column title
 _ROW_GAP_INCHES = 0.03
 _MARGIN_INCHES = 0.03
 _LABEL_CHAR_INCHES = 0.06  # width of one character of a row label
@@ -102,7 +102,7 @@ def image_rows_figure(
     band = _CELL_TITLE_INCHES if cell_titles is not None else 0.0
     column_lines = max((str(t).count("\n") + 1 for t in column_titles), default=0) if column_titles is not None else 0
     title_lines = title.count("\n") + 1 if title else 0
-    top = _MARGIN_INCHES + 1.25 * title_lines * _TITLE_LINE_INCHES + column_lines * _CELL_TITLE_INCHES * (_CELL_TITLE_LINE_SPACING if column_lines > 1 else 1.0)
+    top = _MARGIN_INCHES + 1.1 * title_lines * _TITLE_LINE_INCHES + column_lines * _CELL_TITLE_INCHES * (_CELL_TITLE_LINE_SPACING if column_lines > 1 else 1.0)
     fig_w = label_inches + strip_w + 2 * _MARGIN_INCHES
     fig_h = top + len(rows) * (band + strip_h + _ROW_GAP_INCHES) + _MARGIN_INCHES
     figure = new_figure(fig_w, fig_h, constrained=False)
