@@ -15,6 +15,7 @@ from ddpm.data import load_split
 from ddpm.config import SamplerConfig, SamplingConfig, from_dict
 from ddpm.report.figures import plot_samples_by_steps, resolve_step_counts, samples_by_steps
 from ddpm.report.grids import label_titles
+from ddpm.report.results import sampler_series
 from ddpm.runtime import resolve_device
 from ddpm.generation import requested_labels
 from ddpm.toy_diffusion import ToyDiffusion
@@ -47,8 +48,8 @@ def main() -> None:
 
     samples = samples_by_steps(loaded, sampler, counts, config, seeds, labels, device)
     guidance = f", guidance scale {config.guidance_scale:g}" if labels is not None else ""
-    eta = f" (eta {sampler.eta:g})" if sampler.sampler == "ddim" else ""
-    title = f"Samples by number of steps: {sampler.sampler.upper()}{eta} sampler{guidance}, one seed per column"
+    series = sampler_series(sampler.sampler, sampler.eta, sampler.variance, sampler.spacing)
+    title = f"Samples by number of steps ({series} sampler{guidance}), one seed per column"
     columns = label_titles(labels, loaded.data.class_names, [f"seed {s}" for s in seeds])
     all_steps = None if toy else loaded.diffusion.num_timesteps
     plot_samples_by_steps(args.out, samples, counts, columns, all_steps=all_steps, title=title, description=args.description)
