@@ -49,7 +49,7 @@ rule plot_dataset_split:
         png=report(
             "results/figures/data/{dataset}/{split}.png",
             caption="../report/dataset_split.rst",
-            category="Data",
+            category="Datasets",
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "split": "{split}"},
         ),
