@@ -15,6 +15,7 @@ in every figure. Columns that no row fills are left out.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
@@ -221,7 +222,8 @@ def samples_table(runs: Sequence[RunResult]) -> Table:
                 row[f"kid_{fs}_std"] = kid.std
                 row[f"kid_{fs}_subset_size"] = kid.subset_size
         rows.append(row)
-    table = build_table("samples", columns, rows, _samples_notes(runs, small_kid))
+    table = build_table("samples", columns, rows)
+    table = dataclasses.replace(table, notes=tuple(_samples_notes(runs, set(table.values.columns), small_kid)))
     # KID reads as mean ± std (x 1000) in one display column; its std and subset size stay in the CSV.
     shown = table.shown.copy()
     keep = [True] * len(shown.columns)
@@ -237,13 +239,19 @@ def samples_table(runs: Sequence[RunResult]) -> Table:
     return Table(table.name, table.values, shown[columns_kept], numeric, table.notes)
 
 
-def _samples_notes(runs: Sequence[RunResult], small_kid: bool) -> list[str]:
-    notes = [
-        "img/s and NFE/s (network evaluations per second): measured on the sampling device after warm-up; "
-        "start-up and compilation are the job's seconds before sampling, reported apart.",
-        "KID×10³: mean ± std over random subsets (subset size and count in the CSV). Where two samplers' "
-        "KIDs differ by less than their std, KID does not rank them, even when FID does.",
-    ]
+def _samples_notes(runs: Sequence[RunResult], columns: set[str], small_kid: bool) -> list[str]:
+    """Notes on the columns the samples table has."""
+    notes = []
+    if columns & {"images_per_second", "network_evaluations_per_second", "startup_seconds", "compile_seconds"}:
+        notes.append(
+            "img/s and NFE/s (network evaluations per second): measured on the sampling device after warm-up; "
+            "start-up and compilation are the job's seconds before sampling, reported apart."
+        )
+    if any(key.startswith("kid_") for key in columns):
+        notes.append(
+            "KID×10³: mean ± std over random subsets (subset size in the CSV). Where two samplers' "
+            "KIDs differ by less than their std, KID does not rank them, even when FID does."
+        )
     if small_kid:
         notes.append(f"KID is left out for runs evaluated on subsets of fewer than {KID_MIN_SUBSET} images: its std there exceeds the differences it would measure.")
     return notes + _unavailable_notes(runs)
