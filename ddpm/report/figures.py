@@ -349,7 +349,7 @@ def plot_fid_vs_steps(path: str | os.PathLike, runs: Sequence[RunResult], *, des
         if len(all_steps) == 1:
             ax.set_xlim(all_steps[0] / 2, all_steps[0] * 2)
         ax.set_xlabel("sampling steps")
-        ax.set_ylabel(f"FID, {fs} features (lower is better)")
+        ax.set_ylabel(f"FID ({fs} features)")
         ax.legend()
     set_title(figure, "FID against sampling steps", description)
     save_figure(figure, path)

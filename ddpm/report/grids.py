@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from ddpm.config import SamplerConfig
 from ddpm.errors import DataError
 from ddpm.report.results import sampler_series
-from ddpm.report.style import FONT_SIZE, TEXT_WIDTH, TITLE_SIZE, new_figure, save_figure, title_text
+from ddpm.report.style import FONT_SIZE, TEXT_WIDTH, TITLE_SIZE, new_figure, save_figure, title_text, wrap_title
 
 BACKGROUND = 128  # mid-grey between images: neither ink nor background of any dataset
 SAMPLE_GRID_IMAGES = 100  # an unconditional sample grid: 10 x 10
@@ -101,9 +101,10 @@ def image_rows_figure(
     strip_h, strip_w = strip_px[0] * scale, strip_px[1] * scale
     band = _CELL_TITLE_INCHES if cell_titles is not None else 0.0
     column_lines = max((str(t).count("\n") + 1 for t in column_titles), default=0) if column_titles is not None else 0
+    fig_w = label_inches + strip_w + 2 * _MARGIN_INCHES
+    title = wrap_title(title, fig_w) if title else ""
     title_lines = title.count("\n") + 1 if title else 0
     top = _MARGIN_INCHES + 1.1 * title_lines * _TITLE_LINE_INCHES + column_lines * _CELL_TITLE_INCHES * (_CELL_TITLE_LINE_SPACING if column_lines > 1 else 1.0)
-    fig_w = label_inches + strip_w + 2 * _MARGIN_INCHES
     fig_h = top + len(rows) * (band + strip_h + _ROW_GAP_INCHES) + _MARGIN_INCHES
     figure = new_figure(fig_w, fig_h, constrained=False)
     if title:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -59,8 +60,16 @@ def new_figure(width: float, height: float, *, constrained: bool = True) -> Figu
 
 
 def set_title(figure: Figure, what: str, description: str = "") -> None:
-    """The figure's title: what it shows, and under it the experiment's description."""
-    figure.suptitle(title_text(what, description), fontsize=TITLE_SIZE)
+    """The figure's title: what it shows, and under it the experiment's description, wrapped to
+    the figure's width."""
+    figure.suptitle(wrap_title(title_text(what, description), figure.get_figwidth()), fontsize=TITLE_SIZE)
+
+
+def wrap_title(text: str, width_inches: float) -> str:
+    """``text`` with each line broken into lines that fit ``width_inches`` at the title's size."""
+    # An average character of the default sans-serif font is about 0.55 em wide.
+    chars = max(20, int(width_inches * 72 / (0.55 * TITLE_SIZE)))
+    return "\n".join(textwrap.fill(line, chars) for line in text.split("\n"))
 
 
 def title_text(what: str, description: str = "") -> str:
