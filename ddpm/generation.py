@@ -56,8 +56,9 @@ class SamplingTiming:
         return self.network_evaluations / max(1, sum(self.batch_sizes))
 
     @property
-    def warmup_seconds(self) -> float | None:
-        """The first batch's time beyond what the steady speed gives it: compilation and warm-up."""
+    def compile_seconds(self) -> float | None:
+        """The first batch's time beyond what the steady speed gives it: compilation (and the
+        other first-call costs, such as cuDNN's algorithm search)."""
         rate = self.images_per_second
         if rate is None:
             return None
@@ -67,7 +68,7 @@ class SamplingTiming:
         rate = self.images_per_second
         return {
             "seconds": self.total_seconds,
-            "warmup_seconds": self.warmup_seconds,
+            "compile_seconds": self.compile_seconds,
             "images_per_second": rate,
             "network_evaluations_per_image": self.evaluations_per_image,
             "network_evaluations_per_second": None if rate is None else rate * self.evaluations_per_image,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the experiments table and the samples table as CSV, Markdown and LaTeX (booktabs).
+"""Write the main table and the appendix tables (samples, experiments) as CSV, Markdown and LaTeX (booktabs).
 
 --inputs is JSON mapping each experiment to its result files:
 {"<experiment>": {"provenance": path, "test_loss": path or null, "classifier_metrics": path or null,
@@ -15,13 +15,13 @@ from pathlib import Path
 from ddpm.cli import run
 from ddpm.errors import ConfigError
 from ddpm.report.results import read_results
-from ddpm.report.tables import experiments_table, samples_table, write_table
+from ddpm.report.tables import experiments_table, main_table, samples_table, write_table
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--inputs", required=True, help="JSON: experiment -> its result files (see above)")
-    parser.add_argument("--out-dir", required=True, type=Path, help="folder for experiments.* and samples.*")
+    parser.add_argument("--out-dir", required=True, type=Path, help="folder for main.*, samples.* and experiments.*")
     args = parser.parse_args()
 
     try:
@@ -29,8 +29,8 @@ def main() -> None:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"--inputs is not valid JSON ({exc})") from None
     experiments, runs = read_results(inputs)
-    write_table(experiments_table(experiments), args.out_dir)
-    write_table(samples_table(runs), args.out_dir)
+    for table in (main_table(runs), samples_table(runs), experiments_table(experiments)):
+        write_table(table, args.out_dir)
 
 
 if __name__ == "__main__":

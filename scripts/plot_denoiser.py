@@ -20,8 +20,8 @@ def main() -> None:
     parser.add_argument("--data", required=True, type=Path, help="the prepared test split (.npz, its .json beside it)")
     parser.add_argument("--num-images", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0, help="picks the images and draws the noise")
-    parser.add_argument("--title", default="", help="figure title (default: the checkpoint's experiment)")
-    parser.add_argument("--out", required=True, type=Path, help="PNG to write")
+    parser.add_argument("--description", default="", help="the experiment's description, shown under the figure's title")
+    parser.add_argument("--out", required=True, type=Path, help="PNG to write (its PDF is written beside it)")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
 
@@ -33,7 +33,7 @@ def main() -> None:
     names = label_titles(labels, loaded.data.class_names, [f"test #{i}" for i in chosen])
     plot_denoiser(
         args.out, loaded, split.images[chosen], labels,
-        image_names=names, seed=args.seed, device=device, title=args.title or loaded.meta.get("experiment", ""),
+        image_names=names, seed=args.seed, device=device, description=args.description,
     )
 
 

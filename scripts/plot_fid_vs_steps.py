@@ -16,14 +16,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--metrics", nargs="+", required=True, type=Path, help="evaluation metrics JSONs, one per run")
     parser.add_argument("--info", nargs="+", required=True, type=Path, help="the runs' sample-info JSONs, in the same order")
-    parser.add_argument("--title", default="", help="figure title (e.g. the experiment)")
-    parser.add_argument("--out", required=True, type=Path, help="PNG to write")
+    parser.add_argument("--description", default="", help="the experiment's description, shown under the figure's title")
+    parser.add_argument("--out", required=True, type=Path, help="PNG to write (its PDF is written beside it)")
     args = parser.parse_args()
 
     if len(args.metrics) != len(args.info):
         raise ConfigError(f"got {len(args.metrics)} --metrics files but {len(args.info)} --info files; pass one of each per run, in the same order")
     runs = [read_run(metrics, info) for metrics, info in zip(args.metrics, args.info)]
-    plot_fid_vs_steps(args.out, runs, title=args.title)
+    plot_fid_vs_steps(args.out, runs, description=args.description)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,8 @@ def main() -> None:
     source.add_argument("--checkpoint", type=Path, help="a model checkpoint, whose diffusion is shown")
     parser.add_argument("--num-images", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0, help="picks the images and draws the noise")
-    parser.add_argument("--title", default="", help="figure title (e.g. the experiment)")
-    parser.add_argument("--out", required=True, type=Path, help="PNG to write")
+    parser.add_argument("--description", default="", help="the experiment's description, shown under the figure's title")
+    parser.add_argument("--out", required=True, type=Path, help="PNG to write (its PDF is written beside it)")
     args = parser.parse_args()
 
     if args.checkpoint:
@@ -33,7 +33,7 @@ def main() -> None:
         diffusion = build_diffusion(from_dict(DiffusionConfig, json.loads(args.diffusion), "diffusion"))
     split = load_split(args.data)
     chosen = pick_examples(split.labels, args.num_images, args.seed)
-    plot_forward_process(args.out, diffusion, split.images[chosen], seed=args.seed, title=args.title)
+    plot_forward_process(args.out, diffusion, split.images[chosen], seed=args.seed, description=args.description)
 
 
 if __name__ == "__main__":

@@ -14,11 +14,11 @@ from ddpm.report.results import read_train_log
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--log", required=True, type=Path, help="the training log CSV")
-    parser.add_argument("--title", default="", help="figure title (e.g. the experiment)")
-    parser.add_argument("--out", required=True, type=Path, help="PNG to write")
+    parser.add_argument("--description", default="", help="the experiment's description, shown under the figure's title")
+    parser.add_argument("--out", required=True, type=Path, help="PNG to write (its PDF is written beside it)")
     args = parser.parse_args()
 
-    plot_loss_curves(args.out, read_train_log(args.log), title=args.title)
+    plot_loss_curves(args.out, read_train_log(args.log), description=args.description)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from ddpm.data import load_split
 from ddpm.config import SamplerConfig, SamplingConfig, from_dict
 from ddpm.report.figures import plot_samples_by_steps, resolve_step_counts, samples_by_steps
 from ddpm.report.grids import label_titles
+from ddpm.report.results import sampler_series
 from ddpm.runtime import resolve_device
 from ddpm.generation import requested_labels
 from ddpm.toy_diffusion import ToyDiffusion
@@ -29,8 +30,8 @@ def main() -> None:
     parser.add_argument("--sampling", default="{}", help="sampling settings as JSON (seed_start, guidance_scale, clip_x0, texts, ...)")
     parser.add_argument("--num-images", type=int, default=8, help="seeds seed_start .. seed_start + N - 1")
     parser.add_argument("--test", type=Path, help="prepared test split: held-out strings for random_texts")
-    parser.add_argument("--title", default="", help="figure title (default: experiment, sampler and guidance)")
-    parser.add_argument("--out", required=True, type=Path, help="PNG to write")
+    parser.add_argument("--description", default="", help="the experiment's description, shown under the figure's title")
+    parser.add_argument("--out", required=True, type=Path, help="PNG to write (its PDF is written beside it)")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
 
@@ -46,11 +47,12 @@ def main() -> None:
     counts = resolve_step_counts(args.steps, loaded.diffusion)
 
     samples = samples_by_steps(loaded, sampler, counts, config, seeds, labels, device)
-    guidance = f", guidance {config.guidance_scale:g}" if labels is not None else ""
-    title = args.title or f"{loaded.meta.get('experiment') or 'samples'}: {sampler.sampler} sampler{guidance}, same seed per column"
+    guidance = f", guidance scale {config.guidance_scale:g}" if labels is not None else ""
+    series = sampler_series(sampler.sampler, sampler.eta, sampler.variance, sampler.spacing)
+    title = f"Samples by number of steps ({series} sampler{guidance}), one seed per column"
     columns = label_titles(labels, loaded.data.class_names, [f"seed {s}" for s in seeds])
     all_steps = None if toy else loaded.diffusion.num_timesteps
-    plot_samples_by_steps(args.out, samples, counts, columns, all_steps=all_steps, title=title)
+    plot_samples_by_steps(args.out, samples, counts, columns, all_steps=all_steps, title=title, description=args.description)
 
 
 if __name__ == "__main__":

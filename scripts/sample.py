@@ -25,7 +25,7 @@ from ddpm.config import SamplerConfig, from_dict, to_dict  # noqa: E402
 from ddpm.generation import prepare_model, requested_labels, sample_set, sample_trajectory  # noqa: E402
 from ddpm.io import save_npz, write_json  # noqa: E402
 from ddpm.report.animation import write_trajectory_gif  # noqa: E402
-from ddpm.report.grids import label_titles, write_sample_grid  # noqa: E402
+from ddpm.report.grids import label_titles, sample_grid_title, write_sample_grid  # noqa: E402
 from ddpm.toy_diffusion import ToyDiffusion  # noqa: E402
 from ddpm.training.batches import from_model_range  # noqa: E402
 from ddpm.training.provenance import device_description  # noqa: E402
@@ -61,6 +61,7 @@ def main() -> None:
     parser.add_argument("--trajectory-npz", type=Path, help="also record a denoising trajectory (first setting) here")
     parser.add_argument("--trajectory-gif", type=Path, help="... and its GIF here")
     parser.add_argument("--frames", type=int, default=40, help="trajectory snapshots along the chain (about)")
+    parser.add_argument("--description", default="", help="the experiment's description, for the grids' titles")
     args = parser.parse_args()
 
     runs = [from_dict(SamplerConfig, run_settings, "sampling run") for run_settings in json.loads(args.runs)]
@@ -71,7 +72,7 @@ def main() -> None:
     labels = requested_labels(loaded, config, job.test_labels)
     compiled = prepare_model(loaded, device, config.compile)
     startup = time.perf_counter() - PROCESS_START
-    guidance = f", guidance {config.guidance_scale:g}" if labels is not None else ""
+    guidance = config.guidance_scale if labels is not None else None
 
     for sampler in runs:
         samples = sample_set(loaded, sampler, config, device, labels, compiled=compiled)
@@ -80,8 +81,9 @@ def main() -> None:
         if samples.labels is not None:
             arrays["labels"] = samples.labels
         save_npz(out.with_suffix(".npz"), **arrays)
-        title = f"{loaded.meta.get('experiment', '')}: {sampler.label}{guidance}"
-        write_sample_grid(out.with_suffix(".png"), samples.images, samples.labels, loaded.data.class_names, title)
+        title = sample_grid_title(sampler, guidance, args.description)
+        # One row per class (up to 40: the Persian letters have 36) or string; 10x10 otherwise.
+        write_sample_grid(out.with_suffix(".png"), samples.images, samples.labels, loaded.data.class_names, title, max_rows=40)
         write_json(
             out.with_suffix(".json"),
             {

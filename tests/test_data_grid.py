@@ -1,62 +1,34 @@
-"""Sample grid PNGs for class-labelled, text and unlabelled splits."""
+"""Dataset grids of class-labelled splits: a row per class, labelled with the class's glyph where the font draws it."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from PIL import Image
 
-from ddpm.data import Split
-from ddpm.data.grid import class_row_labels, write_grid
+from ddpm.report.grids import class_row_labels, split_grid_figure
 
 
-def split(label_kind, labels, channels=1, shape=(8, 8)):
-    images = np.random.default_rng(0).integers(0, 256, (len(labels), *shape, channels), dtype=np.uint8)
-    names = ["zero", "one", "two"] if label_kind == "class" else []
-    meta = {"dataset": "tiny", "source": "test", "split": "train", "count": len(labels)}
-    meta |= {"label_kind": label_kind, "class_names": names}
-    return Split(images, np.asarray(labels), meta)
+def _meta(names, glyphs=None):
+    meta = {"dataset": "tiny", "source": "test", "split": "train", "count": len(names), "label_kind": "class", "class_names": names}
+    if glyphs is not None:
+        meta["class_glyphs"] = glyphs
+    return meta
 
 
-@pytest.mark.parametrize(
-    "data",
-    [
-        split("class", [0, 1, 2, 1, 0, 2, 2]),
-        split("class", [0, 1, 2], channels=3),
-        split("text", np.array(["ab1", "b2a", "12a"]), shape=(8, 32)),
-        split("none", np.zeros(5, dtype=np.int64)),
-    ],
-    ids=["class", "class-rgb", "text", "none"],
-)
-def test_grid_is_a_png(tmp_path, data):
-    path = tmp_path / "grid.png"
-    write_grid(data, path, per_row=4)
-    with Image.open(path) as image:
-        assert image.format == "PNG" and image.width > 100 and image.height > 100
-    assert [p.name for p in tmp_path.iterdir()] == ["grid.png"]
+def test_class_rows_carry_the_glyphs_the_font_draws():
+    meta = _meta(["zero", "one", "two"], ["\u0627", "", "\ue000"])  # Alef; none; a private-use character no font draws
+    assert class_row_labels(meta) == [("zero", "\u0627"), ("one", ""), ("two", "")]
+    assert class_row_labels(_meta(["a", "b"])) == [("a", ""), ("b", "")]  # sidecars without glyphs
 
 
-def test_many_classes_are_capped(tmp_path):
-    data = split("class", [0, 1, 2])
-    write_grid(data, tmp_path / "grid.png", max_rows=2)
-    assert (tmp_path / "grid.png").exists()
-
-
-def test_class_rows_carry_the_glyphs_the_font_draws(tmp_path):
-    data = split("class", [0, 1, 2, 2])
-    data.meta["class_glyphs"] = ["\u0627", "", "\ue000"]  # Alef; none; a private-use character no font draws
-    assert class_row_labels(data.meta) == [("zero", "\u0627"), ("one", ""), ("two", "")]
-    assert class_row_labels({"class_names": ["a", "b"]}) == [("a", ""), ("b", "")]  # sidecars without glyphs
-    write_grid(data, tmp_path / "grid.png")
-    assert (tmp_path / "grid.png").exists()
-
-
-def test_forty_classes_get_a_row_each_by_default(tmp_path):
-    labels = np.arange(40)
-    images = np.zeros((40, 8, 8, 1), dtype=np.uint8)
-    meta = {"dataset": "tiny", "source": "test", "split": "train", "count": 40, "label_kind": "class"}
-    meta["class_names"] = [f"class {i}" for i in range(40)]
-    write_grid(Split(images, labels, meta), tmp_path / "all.png")
-    write_grid(Split(images, labels, meta), tmp_path / "capped.png", max_rows=20)
-    with Image.open(tmp_path / "all.png") as every, Image.open(tmp_path / "capped.png") as capped:
-        assert every.height > 1.8 * capped.height
+def test_forty_classes_get_a_row_each_by_default_and_glyphs_label_their_rows():
+    labels = np.repeat(np.arange(40), 2)
+    images = np.random.default_rng(0).integers(0, 256, (80, 8, 8, 1), dtype=np.uint8)
+    names = [f"class {i}" for i in range(40)]
+    glyphs = ["\u0628"] + [""] * 39  # Be
+    figure = split_grid_figure(images, labels, _meta(names, glyphs), seed=0)
+    texts = {t.get_text() for t in figure.findobj(lambda a: hasattr(a, "get_text"))}
+    assert {"class 0  \u0628", "class 39"} <= texts and not any("first" in t for t in texts)
+    capped = split_grid_figure(images, labels, _meta(names), seed=0, max_rows=20)
+    capped_texts = {t.get_text() for t in capped.findobj(lambda a: hasattr(a, "get_text"))}
+    assert "class 19" in capped_texts and "class 20" not in capped_texts
+    assert any("first 20 of" in t.replace("\n", " ") for t in capped_texts)

@@ -32,7 +32,7 @@ def test_fetch_prepare_and_grid(tmp_path):
     drawn = script("plot_dataset_grid.py", "--split", out_dir / "train.npz", "--out", out_dir / "grid.png")
     assert drawn.returncode == 0, drawn.stderr
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == [
-        "grid.png", "test.json", "test.npz", "train.json", "train.npz", "val.json", "val.npz",
+        "grid.pdf", "grid.png", "test.json", "test.npz", "train.json", "train.npz", "val.json", "val.npz",
     ]
     Image.open(tmp_path / "data" / "grid.png").verify()
 

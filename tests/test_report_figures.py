@@ -15,8 +15,10 @@ from PIL import Image
 from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, SamplerConfig, SamplingConfig
 from ddpm.errors import ConfigError, DataError
 from ddpm.factory import build_diffusion, build_model
+from ddpm.report import figures
 from ddpm.report.figures import (
     denoiser_outputs,
+    fid_series,
     noise_levels,
     noised,
     pick_examples,
@@ -26,7 +28,8 @@ from ddpm.report.figures import (
     resolve_step_counts,
     samples_by_steps,
 )
-from ddpm.report.results import RunResult, TrainLog, Unavailable
+from ddpm.report.results import RunResult, SamplingSpeed, TrainLog, Unavailable
+from ddpm.report.style import PNG_DPI, TEXT_WIDTH
 from ddpm.training import load_model_checkpoint, save_model_checkpoint
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
@@ -98,9 +101,11 @@ def _png_size(path: Path) -> tuple[int, int]:
 
 
 def test_plot_schedules(tmp_path):
-    plot_schedules(tmp_path / "s.png", ["linear", "cosine"], 100)
+    plot_schedules(tmp_path / "s.png", ["linear", "cosine"], 100, description="tiny")
     width, height = _png_size(tmp_path / "s.png")
-    assert 600 < width < 1600 and 300 < height < 1000
+    # Text width (7 inches) at the PNG's resolution, less the trimmed margins.
+    assert 0.9 * TEXT_WIDTH * PNG_DPI < width <= TEXT_WIDTH * PNG_DPI and height < width
+    assert (tmp_path / "s.pdf").read_bytes().startswith(b"%PDF")
     with pytest.raises(ConfigError, match="unknown beta schedule"):
         plot_schedules(tmp_path / "bad.png", ["lineer"], 100)
 
@@ -112,7 +117,9 @@ def test_noise_levels_follow_the_signal_left():
     middle = int(levels.values[1])
     assert diffusion.schedule.sqrt_alphas_cumprod[middle] == pytest.approx(0.5, abs=0.01)
     toy = noise_levels(build_diffusion(DiffusionConfig(kind="toy")), (0.5,), (0.0, 0.5))
-    assert toy.values == (0.0, 0.5) and toy.titles == ("amount 0", "amount 0.5")
+    assert toy.values == (0.0, 0.5) and toy.titles == ("noise share\na = 0", "noise share\na = 0.5")
+    # Each Gaussian column names its timestep and the signal left there.
+    assert levels.titles[1] == f"t = {middle}\n" + r"$\sqrt{\bar\alpha_t}$" + f" = {diffusion.schedule.sqrt_alphas_cumprod[middle]:.2f}"
 
 
 def test_noised_uses_one_noise_draw_per_image():
@@ -161,19 +168,32 @@ def test_samples_by_steps_keeps_the_seeds(checkpoints):
 
 def test_plot_loss_curves(tmp_path):
     log = TrainLog(np.array([10, 20, 30]), np.array([1.0, 0.5, 0.2]), np.array([np.nan, 0.6, 0.3]))
-    plot_loss_curves(tmp_path / "loss.png", log, title="tiny")
-    assert _png_size(tmp_path / "loss.png")[0] > 300
+    plot_loss_curves(tmp_path / "loss.png", log, description="tiny")
+    assert _png_size(tmp_path / "loss.png")[0] > 600
 
 
 def _run(steps: int, fid: dict, sampler: str = "ddim") -> RunResult:
-    return RunResult("e", f"{sampler}{steps}", sampler, steps, 0.0, "small", "uniform", None, 10.0, fid, {}, None)
+    return RunResult("e", f"{sampler}{steps}", sampler, steps, 0.0, "small", "uniform", None, 100, SamplingSpeed(), fid, {}, None)
 
 
-def test_plot_fid_vs_steps_notes_unavailable_feature_sets(tmp_path):
+def test_fid_series_one_per_sampler_family():
+    runs = [_run(s, {"classifier": 10.0 / s}) for s in (50, 5)] + [_run(1000, {"classifier": 0.1}, "ddpm"), _run(10, {"inception": 1.0})]
+    assert fid_series(runs, "classifier") == {"DDIM, eta 0": [(5, 2.0), (50, 0.2)], "DDPM, small variance": [(1000, 0.1)]}
+
+
+def test_plot_fid_vs_steps_draws_a_single_run_as_a_point(tmp_path, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(figures, "save_figure", lambda figure, path: drawn.append(figure))
+    plot_fid_vs_steps(tmp_path / "fid.png", [_run(50, {"classifier": 5.2}), _run(5, {"classifier": 9.0}, "ddpm"), _run(10, {"classifier": 8.0}, "ddpm")])
+    lines = {line.get_label(): line for line in drawn[0].axes[0].get_lines()}
+    assert lines["DDIM, eta 0"].get_linestyle() == "None" and lines["DDPM, small variance"].get_linestyle() == "-"
+
+
+def test_plot_fid_vs_steps_leaves_out_unavailable_feature_sets(tmp_path):
     missing = Unavailable("no Inception weights")
     runs = [_run(s, {"classifier": 10.0 / s, "inception": missing}) for s in (5, 10, 50)] + [_run(1000, {"classifier": 0.1, "inception": missing}, "ddpm")]
-    plot_fid_vs_steps(tmp_path / "fid.png", runs, title="tiny")
-    assert _png_size(tmp_path / "fid.png")[0] > 300
+    plot_fid_vs_steps(tmp_path / "fid.png", runs, description="tiny")
+    assert _png_size(tmp_path / "fid.png")[0] > 600
     plot_fid_vs_steps(tmp_path / "none.png", [_run(5, {"inception": missing})])  # nothing to plot: a note
     assert (tmp_path / "none.png").exists()
     with pytest.raises(DataError, match="no evaluated runs"):
@@ -185,7 +205,7 @@ def test_plot_fid_vs_steps_notes_unavailable_feature_sets(tmp_path):
 
 def test_plot_schedules_script(monkeypatch, tmp_path):
     _script(monkeypatch, "plot_schedules.py", "--schedules", "linear", "cosine", "sigmoid", "--timesteps", "50", "--out", tmp_path / "s.png")
-    assert _png_size(tmp_path / "s.png")[0] > 600
+    assert _png_size(tmp_path / "s.png")[0] > 1200
 
 
 def test_plot_forward_process_script(monkeypatch, tmp_path, checkpoints, class_split):
@@ -241,7 +261,7 @@ def test_sample_script_draws_every_run_and_the_trajectory_in_one_process(monkeyp
 def test_plot_loss_curves_and_fid_scripts(monkeypatch, tmp_path):
     log = tmp_path / "train_log.csv"
     log.write_text("step,train_loss,val_loss,lr,images_per_s,elapsed_s\n10,0.5,,1e-4,100,1\n20,0.25,0.3,1e-4,100,2\n")
-    _script(monkeypatch, "plot_loss_curves.py", "--log", log, "--out", tmp_path / "loss.png", "--title", "tiny")
+    _script(monkeypatch, "plot_loss_curves.py", "--log", log, "--out", tmp_path / "loss.png", "--description", "tiny")
     info, metrics = tmp_path / "ddim5.json", tmp_path / "eval_ddim5.json"
     info.write_text(json.dumps({"run": "ddim5", "sampler": {"sampler": "ddim", "steps": 5}, "images_per_s": 3.0, "requested": None}))
     metrics.write_text(
@@ -255,7 +275,8 @@ def test_plot_loss_curves_and_fid_scripts(monkeypatch, tmp_path):
         )
     )
     _script(monkeypatch, "plot_fid_vs_steps.py", "--metrics", metrics, "--info", info, "--out", tmp_path / "fid.png")
-    assert _png_size(tmp_path / "loss.png")[0] > 300 and _png_size(tmp_path / "fid.png")[0] > 300
+    assert _png_size(tmp_path / "loss.png")[0] > 600 and _png_size(tmp_path / "fid.png")[0] > 600
+    assert (tmp_path / "loss.pdf").exists() and (tmp_path / "fid.pdf").exists()
 
 
 @pytest.mark.parametrize(

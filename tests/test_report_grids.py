@@ -8,7 +8,9 @@ from PIL import Image
 
 from ddpm.errors import DataError
 from ddpm.report.animation import write_trajectory_gif
-from ddpm.report.grids import image_rows_figure, label_titles, tile_images, write_sample_grid
+from ddpm.config import SamplerConfig
+from ddpm.report.grids import image_rows_figure, label_titles, sample_grid_figure, sample_grid_title, split_grid_figure, tile_images, write_sample_grid
+from ddpm.report.style import PNG_DPI, TEXT_WIDTH
 
 
 def _images(n: int, h: int = 8, w: int = 8, c: int = 1, seed: int = 0) -> np.ndarray:
@@ -47,17 +49,52 @@ def test_label_titles():
     "labels, names",
     [
         (np.arange(30) % 3, ["zero", "one", "two"]),  # one row per class
-        (np.array(["fngff", "gnfcd"] * 15), []),  # cells titled with strings
+        (np.array(["fngff", "gnfcd"] * 15), []),  # one row per string
         (None, []),  # a plain grid
     ],
 )
-def test_write_sample_grid_writes_a_png(tmp_path, labels, names):
+def test_write_sample_grid_writes_png_and_pdf(tmp_path, labels, names):
     path = tmp_path / "grid.png"
     write_sample_grid(path, _images(30), labels, names, "tiny: ddim10")
     with Image.open(path) as image:
         assert image.format == "PNG"
-        assert 100 < image.width < 1500 and 50 < image.height < 1500
+        assert 100 < image.width <= TEXT_WIDTH * PNG_DPI and 50 < image.height < 2000
+        dpi = image.info["dpi"][0]
+        assert round(dpi) == PNG_DPI >= 200
+    assert path.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
     assert not list(tmp_path.glob(".*"))  # no temporary file left behind
+
+
+
+def test_sample_grid_layouts():
+    unconditional = sample_grid_figure(_images(120), None, [], "t")
+    assert len(unconditional.axes) == 10  # 100 images, 10 x 10
+    classes = sample_grid_figure(_images(40), np.arange(40) % 4, ["a", "b", "c", "d"], "t")
+    assert [t for t in _texts(classes) if t in "abcd"] == ["a", "b", "c", "d"]  # one labelled row per class
+    texts = sample_grid_figure(_images(6), np.array(["xy", "zz", "xy", "zz", "q", "xy"]), [], "t")
+    assert len(texts.axes) == 3 and [t for t in _texts(texts)] == ["xy", "zz", "q"]  # one row per string, in order asked
+
+
+def test_sample_grid_title_is_readable():
+    assert sample_grid_title(SamplerConfig("ddim", 50)) == "Samples: DDIM, eta 0, 50 steps"
+    title = sample_grid_title(SamplerConfig("ddpm", 1000, variance="large"), 3.0, "MNIST, class-conditional")
+    assert title == "Samples: DDPM, large variance, 1000 steps, guidance scale 3\nMNIST, class-conditional"
+
+
+def test_split_grid_is_a_seeded_random_selection():
+    images = np.stack([np.full((4, 12, 1), i, np.uint8) for i in range(200)])
+    texts = np.array([f"s{i:03d}" for i in range(200)])
+    meta = {"dataset": "captcha", "split": "train", "label_kind": "text"}
+    first = split_grid_figure(images, texts, meta, seed=0, max_images=12)
+    again = split_grid_figure(images, texts, meta, seed=0, max_images=12)
+    other = split_grid_figure(images, texts, meta, seed=1, max_images=12)
+    shown = [t for t in _texts(first) if t.startswith("s")]
+    assert len(shown) == 12 and shown == [t for t in _texts(again) if t.startswith("s")]
+    assert shown != [t for t in _texts(other) if t.startswith("s")]
+    assert shown != [f"s{i:03d}" for i in range(12)]  # not the first strings in stored order
+    assert "(captcha)" not in first._suptitle.get_text()
+    classes = split_grid_figure(images, np.arange(200) % 3, {"label_kind": "class", "class_names": ["a", "b", "c"]}, seed=0)
+    assert [t for t in _texts(classes) if t in "abc"] == ["a", "b", "c"]
 
 
 def test_write_sample_grid_refuses_bad_input(tmp_path):

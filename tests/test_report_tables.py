@@ -5,15 +5,27 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import runpy
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from ddpm.errors import DataError
-from ddpm.report.results import Unavailable, read_results, read_run, read_train_log
-from ddpm.report.tables import experiments_table, latex_escape, samples_table, to_csv, to_latex, to_markdown
+from ddpm.report.results import KID, SamplingSpeed, Unavailable, read_results, read_run, read_train_log
+from ddpm.report.tables import (
+    KID_MIN_SUBSET,
+    MAIN_COLUMNS_MAX,
+    experiments_table,
+    main_table,
+    samples_table,
+    to_csv,
+    to_latex,
+    to_markdown,
+)
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 NO_INCEPTION = "unavailable: no Inception weights (pt_inception-2015-12-05-6726825d.pth) in /hub/checkpoints and $DDPM_INCEPTION_WEIGHTS is not set"
@@ -40,10 +52,12 @@ def _provenance(folder: Path, *, dataset: str, conditioning: str, diffusion: dic
     )
 
 
-def _run(folder: Path, run: str, sampler: dict, *, fid: dict, unavailable: dict, kid: dict, conditional: dict | None, guidance: float = 1.0) -> dict:
+def _run(
+    folder: Path, run: str, sampler: dict, *, fid: dict, unavailable: dict, kid: dict, conditional: dict | None, guidance: float = 1.0, speed: dict | None = None
+) -> dict:
     info = _json(
         folder / "samples" / f"{run}.json",
-        {
+        {**(speed or {}),
             "experiment": folder.name, "run": run, "sampler": {"eta": 0.0, "variance": "small", "spacing": "uniform", "name": None, **sampler},
             "sampling": {"guidance_scale": guidance, "num_images": 30}, "num_images": 30, "seconds": 2.0, "images_per_s": 15.0,
             "device": "CPU", "requested": None if conditional is None else ["0", "1", "2"],
@@ -73,8 +87,9 @@ def inputs(tmp_path) -> dict:
             ),
             "runs": {
                 "ddim10": _run(cond, "ddim10", {"sampler": "ddim", "steps": 10}, fid={"classifier": 12.3456, "inception": None},
-                               unavailable={"inception": NO_INCEPTION}, kid={"classifier": {"mean": 0.0123, "std": 0.002}, "inception": None},
-                               conditional=class_acc, guidance=3.0),
+                               unavailable={"inception": NO_INCEPTION}, kid={"classifier": {"mean": 0.0123, "std": 0.002, "subset_size": 1000, "subsets": 100}, "inception": None},
+                               conditional=class_acc, guidance=3.0,
+                               speed={"images_per_second": 250.0, "network_evaluations_per_second": 5000.0, "startup_seconds": 4.0}),
                 "ddpm1000": _run(cond, "ddpm1000", {"sampler": "ddpm", "steps": 1000, "variance": "large"}, fid={"classifier": 5.0, "inception": None},
                                  unavailable={"inception": NO_INCEPTION}, kid={"classifier": None, "inception": None},
                                  conditional=class_acc, guidance=3.0),
@@ -86,7 +101,7 @@ def inputs(tmp_path) -> dict:
             "classifier_metrics": None,
             "runs": {
                 "ddim50": _run(text, "ddim50", {"sampler": "ddim", "steps": 50, "eta": 0.5}, fid={"classifier": 20.0, "inception": 40.5},
-                               unavailable={}, kid={},
+                               unavailable={}, kid={"classifier": {"mean": 0.01, "std": 0.02, "subset_size": 10, "subsets": 100}},
                                conditional={"kind": "text", "char_accuracy": 0.8, "string_accuracy": 0.5, "count": 30, "per_string": {}}),
             },
         },
@@ -102,8 +117,37 @@ def test_read_run_keeps_numbers_and_marks_unavailable_features(inputs):
     run = read_run(files["metrics"], files["info"])
     assert run.fid["classifier"] == pytest.approx(12.3456)
     assert run.fid["inception"] == Unavailable(NO_INCEPTION) and run.fid["inception"].short == "n/a (weights unavailable)"
-    assert run.kid["classifier"] == (0.0123, 0.002)
-    assert run.guidance == 3.0 and run.steps == 10 and run.series == "DDIM, eta 0"
+    assert run.kid["classifier"] == KID(0.0123, 0.002, 1000, 100)
+    assert run.guidance == 3.0 and run.steps == 10 and run.series == "DDIM, eta 0" and run.num_images == 30
+    # The job's whole-run images_per_s is never taken for the sampler's speed.
+    assert run.speed == SamplingSpeed(images_per_second=250.0, network_evaluations_per_second=5000.0, startup_seconds=4.0, compile_seconds=None)
+
+
+def test_main_table_fits_one_column(inputs):
+    _, runs = read_results(inputs)
+    table = main_table(runs)
+    assert len(table.shown.columns) <= MAIN_COLUMNS_MAX
+    assert list(table.shown.columns) == ["experiment", "sampler", "steps", "N", "FID (classifier)", "FID (inception)", "accuracy"]
+    assert table.shown["sampler"].tolist() == ["DDIM, eta 0, guidance 3", "DDPM, large variance, guidance 3", "DDIM, eta 0.5, guidance 1"]
+    assert table.shown["accuracy"].tolist() == ["91.2%", "91.2%", "50.0%"]  # class, class, whole string
+    assert table.shown["FID (inception)"].tolist() == ["n/a", "n/a", "40.50"]
+    assert any(note.startswith("Inception FID and KID n/a: weights unavailable") for note in table.notes)
+
+
+def test_main_latex_table_compiles_or_has_at_most_eight_columns(inputs, tmp_path):
+    _, runs = read_results(inputs)
+    latex = to_latex(main_table(runs))
+    spec = re.search(r"\\begin\{tabular\}\{([lrc]+)\}", latex).group(1)
+    assert len(spec) <= MAIN_COLUMNS_MAX
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex is None:
+        return  # the column count above is the check without a TeX installation
+    (tmp_path / "main.tex").write_text(latex)
+    document = "\\documentclass[twocolumn]{article}\\usepackage{booktabs}\\begin{document}\\begin{table}\\input{main.tex}\\end{table}\\end{document}\n"
+    (tmp_path / "doc.tex").write_text(document)
+    result = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "Overfull \\hbox" not in (tmp_path / "doc.log").read_text(errors="replace")
 
 
 def test_samples_table_values_and_formats(inputs):
@@ -111,43 +155,50 @@ def test_samples_table_values_and_formats(inputs):
     table = samples_table(runs)
     rows = _rows(to_csv(table))
     assert [(r["experiment"], r["run"]) for r in rows] == [("mnist_cond", "ddim10"), ("mnist_cond", "ddpm1000"), ("captcha", "ddim50")]
-    assert float(rows[0]["fid_classifier"]) == pytest.approx(12.3456) and rows[0]["fid_inception"] == "n/a"
+    assert float(rows[0]["fid_classifier"]) == pytest.approx(12.3456) and rows[0]["fid_inception"] == ""
     assert float(rows[2]["fid_inception"]) == 40.5 and rows[1]["kid_classifier"] == ""
+    assert float(rows[0]["kid_classifier_std"]) == 0.002 and rows[0]["kid_classifier_subset_size"] == "1000"
     assert float(rows[0]["class_accuracy"]) == 0.9125 and float(rows[2]["string_accuracy"]) == 0.5
-    assert rows[1]["eta_or_variance"] == "large" and rows[2]["eta_or_variance"] == "eta 0.5"
+    assert float(rows[0]["images_per_second"]) == 250.0 and rows[1]["images_per_second"] == ""
     assert "kid_inception" not in rows[0]  # no run has an Inception KID: the column is left out
+    assert rows[2]["kid_classifier"] == ""  # subsets of 10 images: too small for KID to mean anything
 
     markdown = to_markdown(table)
-    assert "| 12.35 | n/a (weights unavailable) |" in markdown
+    assert "| 12.35 | 12.30 ± 2.00 |" in markdown  # FID, then KID x 1000 with its std
     assert "91.2%" in markdown and "80.0%" in markdown and "50.0%" in markdown
-    assert "12.30" in markdown  # KID x 1000
+    assert f"fewer than {KID_MIN_SUBSET} images" in markdown
 
     latex = to_latex(table)
     assert all(rule in latex for rule in ("\\toprule", "\\midrule", "\\bottomrule", "\\begin{tabular}", "\\end{tabular}"))
     assert "mnist\\_cond" in latex and "mnist_cond" not in latex
-    assert "91.2\\%" in latex
-    assert latex.count("\\\\") == 1 + len(runs)  # header and one line per run
+    assert "91.2\\%" in latex and "12.30 $\\pm$ 2.00" in latex
+    body = latex.split("\\midrule")[1].split("\\bottomrule")[0]
+    assert body.count("\\\\") == len(runs)  # one line per run
 
 
 def test_experiments_table_values_and_formats(inputs):
     experiments, _ = read_results(inputs)
     table = experiments_table(experiments)
     rows = _rows(to_csv(table))
-    assert rows[0]["parameters"] == "35712345" and float(rows[0]["test_loss"]) == pytest.approx(0.031234)
+    assert rows[0]["parameters"] == "35712345" and float(rows[0]["test_loss_eps"]) == pytest.approx(0.031234)
     assert float(rows[0]["classifier_test_accuracy"]) == 0.987 and rows[1]["classifier_test_accuracy"] == ""
-    assert rows[1]["schedule"] == "cosine" and rows[1]["test_loss"] == ""
+    assert rows[1]["schedule"] == "cosine" and rows[1]["test_loss_eps"] == ""
     assert "recognizer_test_char_accuracy" not in rows[0]  # no experiment has a recognizer's metrics
     markdown = to_markdown(table)
-    assert "| mnist_cond | mnist | 35.7 | class | linear | 1000 | eps | 2000 | 12.6 min | 1234 | 0.0312 | 98.7% |" in markdown
+    assert "| mnist_cond | mnist | 35.7 | class | linear | 1,000 | eps | 2,000 | 12.6 min | 1,234 | 0.0312 | 98.7% |" in markdown
     assert "| captcha | captcha | 1.50 | text | cosine |" in markdown and "| – |" in markdown
 
 
-def test_toy_experiment_has_no_schedule():
+def test_test_loss_has_a_column_per_prediction_target():
     from ddpm.report.results import ExperimentResult
 
     toy = ExperimentResult("toy", "mnist", 1000, "none", {"kind": "toy"}, 10, 1.0, 5.0, 0.1, None)
-    row = _rows(to_csv(experiments_table([toy])))[0]
-    assert (row["schedule"], row["timesteps"], row["target"]) == ("toy", "", "x0")
+    v = ExperimentResult("v", "mnist", 1000, "none", {"kind": "gaussian", "schedule": "cosine", "timesteps": 10, "target": "v"}, 10, 1.0, 5.0, 0.2, None)
+    table = experiments_table([toy, v])
+    rows = _rows(to_csv(table))
+    assert (rows[0]["schedule"], rows[0]["timesteps"], rows[0]["target"]) == ("toy", "", "x0")
+    assert (rows[0]["test_loss_x0"], rows[0]["test_loss_v"], rows[1]["test_loss_x0"], rows[1]["test_loss_v"]) == ("0.1", "", "", "0.2")
+    assert "test loss (x0)" in table.shown and "test loss (v)" in table.shown and "test loss (eps)" not in table.shown
 
 
 def test_percent_never_rounds_a_shortfall_up_to_all():
@@ -155,10 +206,6 @@ def test_percent_never_rounds_a_shortfall_up_to_all():
 
     assert [_percent(v) for v in (1.0, 0.9995, 0.99999, 0.9994, 0.912, 0.0)] == [
         "100.0%", "99.95%", "99.99%", "99.9%", "91.2%", "0.0%"]
-
-
-def test_latex_escape():
-    assert latex_escape("a_b & 5% #1 {x} ~ –") == "a\\_b \\& 5\\% \\#1 \\{x\\} \\textasciitilde{} --"
 
 
 def test_read_results_refuses_unknown_keys_and_missing_files(inputs, tmp_path):
@@ -185,11 +232,11 @@ def _script(monkeypatch, name: str, *args: object) -> None:
     runpy.run_path(str(SCRIPTS / name), run_name="__main__")
 
 
-def test_make_tables_script_writes_three_formats_of_both_tables(monkeypatch, tmp_path, inputs):
+def test_make_tables_script_writes_three_formats_of_every_table(monkeypatch, tmp_path, inputs):
     out = tmp_path / "tables"
     _script(monkeypatch, "make_tables.py", "--inputs", json.dumps(inputs), "--out-dir", out)
-    assert sorted(p.name for p in out.iterdir()) == sorted(f"{t}.{s}" for t in ("experiments", "samples") for s in ("csv", "md", "tex"))
-    assert "n/a (weights unavailable)" in (out / "samples.md").read_text()
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{t}.{s}" for t in ("main", "experiments", "samples") for s in ("csv", "md", "tex"))
+    assert "weights unavailable" in (out / "samples.md").read_text()
     assert "\\bottomrule" in (out / "experiments.tex").read_text()
 
 

@@ -1,7 +1,7 @@
 """Datasets: fetch raw files (verified), prepare train / val / test splits, read them back.
 
 Training and evaluation need only :func:`load_split` and :class:`Split`; the workflow's scripts
-call :func:`fetch_raw`, :func:`prepare_dataset` and :func:`ddpm.data.grid.write_grid`. Every dataset
+call :func:`fetch_raw` and :func:`prepare_dataset` (dataset grids: :func:`ddpm.report.grids.split_grid_figure`). Every dataset
 fact (files, URLs, checksums, options and defaults) lives in :mod:`ddpm.data.registry`.
 """
 

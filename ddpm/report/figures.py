@@ -1,6 +1,8 @@
 """The report's figures: schedule constants, forward process, denoiser input and output, samples by
-step count, loss curves and FID against sampling steps. Each ``plot_*`` function writes one PNG
-atomically; the functions before it compute what it shows, so they can be tested without pixels.
+step count, loss curves and FID against sampling steps. Each ``plot_*`` function writes one figure
+(PDF and PNG, :func:`ddpm.report.style.save_figure`) from what it is given; sampling and network
+evaluations happen in the functions before it (called by the scripts), so they can be tested
+without pixels. Titles say what a figure shows, then the experiment's description.
 
 Noise levels are picked by how much signal is left (sqrt(alpha-bar_t) = 0.9, 0.7, ...) rather than
 by fractions of T, so figures of different schedules and T show comparable corruption.
@@ -15,15 +17,17 @@ from typing import Sequence
 
 import numpy as np
 import torch
+from matplotlib.axis import Axis
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ddpm.config import SamplerConfig, SamplingConfig
 from ddpm.diffusion import GaussianDiffusion
 from ddpm.errors import ConfigError, DataError
 from ddpm.evaluation.features import FEATURE_SETS
 from ddpm.labels import conditions
-from ddpm.report.canvas import new_figure, save_png
 from ddpm.report.grids import check_images, image_rows_figure
-from ddpm.report.results import RunResult, TrainLog, Unavailable
+from ddpm.report.results import RunResult, TrainLog
+from ddpm.report.style import COLUMN_WIDTH, TEXT_WIDTH, new_figure, save_figure, set_title, title_text
 from ddpm.runtime import place
 from ddpm.generation import sample_set
 from ddpm.schedules import NoiseSchedule
@@ -52,12 +56,12 @@ _SCHEDULE_PANELS = (
 )
 
 
-def plot_schedules(path: str | os.PathLike, schedules: Sequence[str], num_timesteps: int) -> None:
-    """Each schedule constant against t, one line per named schedule."""
+def plot_schedules(path: str | os.PathLike, schedules: Sequence[str], num_timesteps: int, *, description: str = "") -> None:
+    """Each schedule constant against t, one line per named schedule (no legend for just one)."""
     if not schedules:
         raise ConfigError("name at least one beta schedule to plot")
     computed = {name: NoiseSchedule.from_name(name, num_timesteps) for name in schedules}
-    figure = new_figure(11, 6)
+    figure = new_figure(TEXT_WIDTH, 4.2)
     axes = figure.subplots(2, 3, sharex=True).ravel()
     t = np.arange(num_timesteps)
     for ax, (key, label, scale) in zip(axes, _SCHEDULE_PANELS):
@@ -65,15 +69,16 @@ def plot_schedules(path: str | os.PathLike, schedules: Sequence[str], num_timest
             values = np.log(schedule.snr) if key == "log_snr" else getattr(schedule, key)
             # The posterior variance is exactly 0 at t = 0, which a log axis cannot show.
             shown = slice(1, None) if key == "posterior_variance" else slice(None)
-            ax.plot(t[shown], values[shown], label=name, linewidth=1.5)
+            ax.plot(t[shown], values[shown], label=name)
         ax.set_yscale(scale)
-        ax.set_title(label, fontsize=10)
-        ax.grid(alpha=0.3)
+        ax.set_title(label)
     for ax in axes[3:]:
         ax.set_xlabel("timestep t (0-based)")
-    axes[0].legend(fontsize=8)
-    figure.suptitle(f"Noise schedules, T = {num_timesteps}", fontsize=11)
-    save_png(figure, path)
+    if len(computed) > 1:
+        axes[0].legend()
+    names = ", ".join(computed)
+    set_title(figure, f"Schedule constants ({names}), T = {num_timesteps}", description)
+    save_figure(figure, path)
 
 
 # -- examples, noise levels and noised images -------------------------------------------------------
@@ -102,13 +107,13 @@ def noise_levels(diffusion: Diffusion, signal: Sequence[float], amounts: Sequenc
     """The timesteps where sqrt(alpha-bar_t) is nearest each ``signal`` value (and T-1 if ``last_step``),
     or, for the toy diffusion, the noise ``amounts``."""
     if isinstance(diffusion, ToyDiffusion):
-        return NoiseLevels(tuple(float(a) for a in amounts), tuple(f"amount {a:g}" for a in amounts))
+        return NoiseLevels(tuple(float(a) for a in amounts), tuple(f"noise share\na = {a:g}" for a in amounts))
     scale = diffusion.schedule.sqrt_alphas_cumprod
     steps = {int(np.abs(scale - s).argmin()) for s in signal}
     if last_step:
         steps.add(diffusion.num_timesteps - 1)
     ordered = sorted(steps)
-    return NoiseLevels(tuple(float(t) for t in ordered), tuple(f"t={t}" for t in ordered))
+    return NoiseLevels(tuple(float(t) for t in ordered), tuple(f"t = {t}\n" + r"$\sqrt{\bar\alpha_t}$" + f" = {scale[t]:.2f}" for t in ordered))
 
 
 def noised(diffusion: Diffusion, images: np.ndarray, levels: Sequence[float], seed: int) -> torch.Tensor:
@@ -136,14 +141,17 @@ def _uint8(x: torch.Tensor) -> np.ndarray:
 # -- (b) forward process ----------------------------------------------------------------------------
 
 
-def plot_forward_process(path: str | os.PathLike, diffusion: Diffusion, images: np.ndarray, *, seed: int = 0, title: str = "") -> None:
+def plot_forward_process(path: str | os.PathLike, diffusion: Diffusion, images: np.ndarray, *, seed: int = 0, description: str = "") -> None:
     """One row per real image: the image noised at increasing levels (same noise along the row)."""
     check_images(images, "forward-process images")
     levels = noise_levels(diffusion, FORWARD_SIGNAL, FORWARD_AMOUNTS, last_step=True)
     strips = _uint8(noised(diffusion, images, levels.values, seed)).transpose(1, 0, 2, 3, 4)  # (B, K, H, W, C)
-    kind = "toy corruption x_c = (1-a) x + a u" if isinstance(diffusion, ToyDiffusion) else "forward process q(x_t | x_0)"
-    figure = image_rows_figure(list(strips), title=f"{title}: {kind}" if title else kind, column_titles=levels.titles)
-    save_png(figure, path)
+    if isinstance(diffusion, ToyDiffusion):
+        kind = r"Toy corruption $x_a = (1-a)\,x_0 + a\,u$, $u \sim U[-1, 1]$"
+    else:
+        kind = r"Forward process $q(x_t \mid x_0)$, one noise draw per row"
+    figure = image_rows_figure(list(strips), title=title_text(kind, description), column_titles=levels.titles)
+    save_figure(figure, path)
 
 
 # -- (c) denoiser input and output ------------------------------------------------------------------
@@ -181,7 +189,7 @@ def plot_denoiser(
     image_names: Sequence[str],
     seed: int = 0,
     device: torch.device = torch.device("cpu"),
-    title: str = "",
+    description: str = "",
 ) -> None:
     """Per test image two rows: the network's input at increasing noise, and the x0 it predicts.
 
@@ -195,10 +203,10 @@ def plot_denoiser(
     rows, names = [], []
     for i, name in enumerate(image_names):
         rows += [np.concatenate([images[i : i + 1], inputs[:, i]]), np.concatenate([images[i : i + 1], outputs[:, i]])]
-        names += [f"{name}: input", f"{name}: predicted x0"]
-    heading = "denoiser input and predicted x0"
-    figure = image_rows_figure(rows, title=f"{title}: {heading}" if title else heading, row_labels=names, column_titles=("clean",) + levels.titles)
-    save_png(figure, path)
+        names += [f"{name}: input", "predicted x0"]
+    heading = "Denoiser: noisy input (upper row) and the x0 it predicts (lower row)"
+    figure = image_rows_figure(rows, title=title_text(heading, description), row_labels=names, column_titles=("clean",) + levels.titles)
+    save_figure(figure, path)
 
 
 # -- (d) samples by number of steps -----------------------------------------------------------------
@@ -247,78 +255,101 @@ def plot_samples_by_steps(
     column_titles: Sequence[str],
     *,
     all_steps: int | None = None,
-    title: str = "",
+    title: str = "Samples by number of sampling steps",
+    description: str = "",
 ) -> None:
     """One row per step count (``all_steps``, the full chain, is marked); column k holds one seed
     (and requested label) in every row."""
     if samples.ndim != 5 or len(samples) != len(step_counts):
         raise DataError(f"expected one row of samples per step count {list(step_counts)}, got an array of shape {samples.shape}")
     row_labels = [f"{n} steps" + (" (all)" if n == all_steps else "") for n in step_counts]
-    figure = image_rows_figure(list(samples), title=title, row_labels=row_labels, column_titles=column_titles)
-    save_png(figure, path)
+    figure = image_rows_figure(list(samples), title=title_text(title, description), row_labels=row_labels, column_titles=column_titles)
+    save_figure(figure, path)
 
 
 # -- (e) loss curves ----------------------------------------------------------------------------------
 
+TRAIN_LOSS_LABEL = "training loss (raw weights, mean over each logging interval)"
+VAL_LOSS_LABEL = "validation loss (EMA weights, fixed noise seed)"
 
-def plot_loss_curves(path: str | os.PathLike, log: TrainLog, *, title: str = "") -> None:
-    """Training loss (mean over each logging interval) and validation loss against the step, log y."""
+
+def plot_loss_curves(path: str | os.PathLike, log: TrainLog, *, description: str = "") -> None:
+    """Training and validation loss against the step, log y with plain-number ticks.
+
+    The two curves use different weights (the training loop validates its EMA copy), so each says
+    which: a validation curve below the training curve is the EMA's smoothing, not a leak.
+    """
     if len(log.steps) == 0:
         raise DataError(f"{path}: the training log has no rows to plot")
-    figure = new_figure(6.5, 4)
+    figure = new_figure(COLUMN_WIDTH * 1.4, 2.8)
     ax = figure.subplots()
-    ax.plot(log.steps, log.train_loss, label="training loss", linewidth=1.2)
+    ax.plot(log.steps, log.train_loss, label=TRAIN_LOSS_LABEL)
     has_val = np.isfinite(log.val_loss)
     if has_val.any():
-        ax.plot(log.steps[has_val], log.val_loss[has_val], "o-", label="validation loss (EMA weights)", markersize=4, linewidth=1.2)
+        ax.plot(log.steps[has_val], log.val_loss[has_val], "o-", label=VAL_LOSS_LABEL)
     if np.all(log.train_loss > 0) and np.all(log.val_loss[has_val] > 0):
         ax.set_yscale("log")
-    ax.set_xlabel("training step")
-    ax.set_ylabel("loss (mean squared error)")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    ax.set_title(title or "loss curves", fontsize=10)
-    save_png(figure, path)
+        _plain_log_ticks(ax.yaxis)
+    ax.set_xlabel("training step (optimizer updates)")
+    ax.set_ylabel("loss (mean squared error per pixel)")
+    ax.legend(loc="upper right")
+    set_title(figure, "Loss curves", description)
+    save_figure(figure, path)
+
+
+def _plain_log_ticks(axis: Axis) -> None:
+    """Ticks of a log axis at 1, 2 and 5 times powers of ten, labelled as plain numbers (0.05, not
+    5 x 10^-2), and no labels on the minor ticks."""
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 # -- (f) FID against sampling steps -------------------------------------------------------------------
 
 
-def plot_fid_vs_steps(path: str | os.PathLike, runs: Sequence[RunResult], *, title: str = "") -> None:
-    """FID against the number of sampling steps (log x), one panel per feature set, one line per sampler.
+def fid_series(runs: Sequence[RunResult], feature_set: str) -> dict[str, list[tuple[int, float]]]:
+    """Per sampler series (DDPM, DDIM, any other sampler; see :attr:`RunResult.series`) its
+    (steps, FID) points of ``feature_set``, sorted by steps; runs without that FID are left out."""
+    series: dict[str, list[tuple[int, float]]] = {}
+    for r in runs:
+        value = r.fid.get(feature_set)
+        if isinstance(value, float):
+            series.setdefault(r.series, []).append((r.steps, value))
+    return {name: sorted(points) for name, points in sorted(series.items())}
 
-    Feature sets without any FID (e.g. Inception without its weights) get no panel but a note.
+
+def plot_fid_vs_steps(path: str | os.PathLike, runs: Sequence[RunResult], *, description: str = "") -> None:
+    """FID against the number of sampling steps (log x), one panel per feature set that has an FID,
+    one line per sampler series; a series of one run is drawn as a point, not a line.
+
+    Feature sets without FID (Inception without its weights) get no panel: the tables' notes say why.
     """
     if not runs:
         raise DataError(f"{path}: no evaluated runs to plot")
     feature_sets = [fs for fs in FEATURE_SETS if any(fs in r.fid for r in runs)]
     feature_sets += sorted({fs for r in runs for fs in r.fid} - set(feature_sets))
-    shown = [fs for fs in feature_sets if any(isinstance(r.fid.get(fs), float) for r in runs)]
-    notes = []
-    for fs in feature_sets:
-        if fs not in shown:
-            reasons = [r.fid[fs] for r in runs if isinstance(r.fid.get(fs), Unavailable)]
-            notes.append(f"{fs} FID: {reasons[0].short if reasons else 'not computed'}")
-    heading = (title or "FID vs sampling steps") + ("\n" + "; ".join(notes) if notes else "")
-    figure = new_figure(4.5 * max(1, len(shown)) + 0.5, 4)
-    figure.suptitle(heading, fontsize=10)
-    axes = figure.subplots(1, max(1, len(shown)), squeeze=False)[0]
+    shown = {fs: fid_series(runs, fs) for fs in feature_sets}
+    shown = {fs: series for fs, series in shown.items() if series}
+    panels = max(1, len(shown))
+    figure = new_figure(min(TEXT_WIDTH, COLUMN_WIDTH * panels), 2.6)
+    axes = figure.subplots(1, panels, squeeze=False)[0]
     if not shown:
         axes[0].text(0.5, 0.5, "no FID available", ha="center", va="center", transform=axes[0].transAxes)
         axes[0].set_axis_off()
-    series = sorted({r.series for r in runs})
     all_steps = sorted({r.steps for r in runs})
-    for ax, fs in zip(axes, shown):
-        for name in series:
-            points = sorted((r.steps, r.fid[fs]) for r in runs if r.series == name and isinstance(r.fid.get(fs), float))
-            if points:
-                ax.plot(*zip(*points), "o-", label=name, markersize=4)
+    markers = "osD^v<>"
+    for ax, (fs, series) in zip(axes, shown.items()):
+        for k, (name, points) in enumerate(series.items()):
+            style = "-" if len(points) > 1 else "none"
+            ax.plot(*zip(*points), marker=markers[k % len(markers)], linestyle=style, label=name)
         ax.set_xscale("log")
         ax.set_xticks(all_steps, [str(s) for s in all_steps])
         ax.minorticks_off()
+        if len(all_steps) == 1:
+            ax.set_xlim(all_steps[0] / 2, all_steps[0] * 2)
         ax.set_xlabel("sampling steps")
         ax.set_ylabel(f"FID ({fs} features)")
-        ax.set_title(f"{fs} features", fontsize=10)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    save_png(figure, path)
+        ax.legend()
+    set_title(figure, "FID against sampling steps", description)
+    save_figure(figure, path)

@@ -38,6 +38,27 @@ Metric = float | Unavailable | None  # None: not computed (e.g. no reference of 
 
 
 @dataclass(frozen=True)
+class KID:
+    """Kernel inception distance: mean and std over ``subsets`` random subsets of ``subset_size`` images."""
+
+    mean: float
+    std: float
+    subset_size: int | None
+    subsets: int | None
+
+
+@dataclass(frozen=True)
+class SamplingSpeed:
+    """What the sampling job measured on its device (absent keys: None). The rates are taken after
+    warm-up, so they are the sampler's speed; start-up and compilation are reported apart."""
+
+    images_per_second: float | None = None
+    network_evaluations_per_second: float | None = None
+    startup_seconds: float | None = None
+    compile_seconds: float | None = None
+
+
+@dataclass(frozen=True)
 class TrainLog:
     steps: np.ndarray  # int64 (N,)
     train_loss: np.ndarray  # float64 (N,)
@@ -56,21 +77,28 @@ class RunResult:
     variance: str
     spacing: str
     guidance: float | None  # None for unconditional samples
-    images_per_s: float | None
+    num_images: int | None  # images evaluated
+    speed: SamplingSpeed
     fid: dict[str, Metric]  # feature set -> FID
-    kid: dict[str, tuple[float, float] | Unavailable | None]  # feature set -> (mean, std)
+    kid: dict[str, KID | Unavailable | None]  # feature set -> KID
     conditional: dict[str, Any] | None  # the metrics JSON's "conditional" block
 
     @property
     def series(self) -> str:
         """What distinguishes runs that differ only in their step count (a line in FID vs steps)."""
-        if self.sampler == "ddim":
-            name = f"DDIM, eta {self.eta:g}"
-        elif self.sampler == "ddpm":
-            name = f"DDPM, {self.variance} variance"
-        else:
-            name = self.sampler
-        return name if self.spacing == "uniform" or self.sampler == "toy" else f"{name}, {self.spacing} spacing"
+        return sampler_series(self.sampler, self.eta, self.variance, self.spacing)
+
+
+def sampler_series(sampler: str, eta: float = 0.0, variance: str = "small", spacing: str = "uniform") -> str:
+    """A sampler family and the settings that change its results, whatever the step count:
+    "DDIM, eta 0", "DDPM, small variance", or any other sampler by its name."""
+    if sampler == "ddim":
+        name = f"DDIM, eta {eta:g}"
+    elif sampler == "ddpm":
+        name = f"DDPM, {variance} variance"
+    else:
+        name = sampler
+    return name if spacing == "uniform" or sampler == "toy" else f"{name}, {spacing} spacing"
 
 
 @dataclass(frozen=True)
@@ -132,13 +160,15 @@ def read_run(metrics_path: str | os.PathLike, info_path: str | os.PathLike) -> R
     sampling = info.get("sampling") or {}
     conditional = info.get("requested") is not None or metrics.get("conditional") is not None
     fid: dict[str, Metric] = {}
-    kid: dict[str, tuple[float, float] | Unavailable | None] = {}
+    kid: dict[str, KID | Unavailable | None] = {}
     for feature_set, value in fid_block.items():
         reason = unavailable.get(feature_set)
         fid[feature_set] = Unavailable(reason or "not computed") if value is None else float(value)
         kid_value = (metrics.get("kid") or {}).get(feature_set)
         if kid_value is not None:
-            kid[feature_set] = (float(kid_value["mean"]), float(kid_value["std"]))
+            kid[feature_set] = KID(
+                float(kid_value["mean"]), float(kid_value["std"]), _count(kid_value.get("subset_size")), _count(kid_value.get("subsets"))
+            )
         else:
             kid[feature_set] = Unavailable(reason) if reason else None
     return RunResult(
@@ -150,7 +180,9 @@ def read_run(metrics_path: str | os.PathLike, info_path: str | os.PathLike) -> R
         variance=str(sampler.get("variance", "small")),
         spacing=str(sampler.get("spacing", "uniform")),
         guidance=float(sampling.get("guidance_scale", 1.0)) if conditional else None,
-        images_per_s=_number(info.get("images_per_s")),
+        num_images=_count(metrics.get("num_images", info.get("num_images"))),
+        # Only the device-side measurements: the job's wall time includes start-up and compilation.
+        speed=SamplingSpeed(*(_number(info.get(f.name)) for f in dataclasses.fields(SamplingSpeed))),
         fid=fid,
         kid=kid,
         conditional=metrics.get("conditional"),
@@ -225,6 +257,10 @@ def _require(block: dict[str, Any], key: str, path: str | os.PathLike) -> Any:
     if key not in block or block[key] is None:
         raise DataError(f"{Path(path)}: key {key!r} is missing; the file is from another version, so rerun the rule that writes it")
     return block[key]
+
+
+def _count(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _number(value: Any) -> float | None:

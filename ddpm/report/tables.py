@@ -1,49 +1,57 @@
-"""The paper tables: one row per experiment, and one row per experiment and sampler run.
+"""The paper tables, built as pandas DataFrames and written as CSV, Markdown and LaTeX (booktabs).
 
-A :class:`Table` keeps raw values; each writer formats them. The CSV holds the numbers at full
-precision in their column's unit (for further analysis), Markdown and LaTeX (booktabs) hold them
-rounded for reading (FID to 2 decimals, accuracies in %). Missing values are empty in the CSV and
-an en dash in the others; values the evaluation could not compute read "n/a". Optional columns that
-no row fills (e.g. text accuracy when no experiment is text-conditional) are left out.
+- ``main``: one row per experiment and sampler run, narrow enough for one page column
+  (experiment, sampler, steps, N, FID, accuracy).
+- ``samples`` (appendix): every run's settings, sampling speed, FID and KID per feature set, accuracies.
+- ``experiments`` (appendix): per experiment the data, model size, diffusion, training cost, test
+  loss (one column per prediction target: eps-, v- and x0-losses are not comparable) and the judge
+  network's test accuracy.
+
+Each :class:`Table` keeps two frames of the same rows: ``values`` (raw numbers in their column's
+unit, NaN where missing or not computable; written to the CSV) and ``shown`` (text rounded for
+reading; written to Markdown and LaTeX), and the notes that explain it, once per table rather than
+in every figure. Columns that no row fills are left out.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import pandas as pd
+
 from ddpm.evaluation.features import FEATURE_SETS
 from ddpm.io import write_text
-from ddpm.report.results import ExperimentResult, RunResult, Unavailable
+from ddpm.report.results import KID, ExperimentResult, RunResult, Unavailable
+
+# Bińkowski et al. (2018) estimate KID on subsets of 1000 images; on smaller subsets the estimate's
+# spread swamps differences between models (100-image subsets of CAPTCHA samples give a std twice
+# the mean), so KID of smaller subsets is left out rather than shown as if it meant something.
+KID_MIN_SUBSET = 1000
+MISSING = "–"
+TARGETS = ("eps", "v", "x0")
+MAIN_COLUMNS_MAX = 8  # what fits one column of a two-column page
 
 
 @dataclass(frozen=True)
 class Column:
-    key: str  # CSV header and the row's key
+    key: str  # CSV header
     title: str  # header in Markdown and LaTeX
     show: Callable[[Any], str] = str  # formats a present value for reading
     numeric: bool = False  # right-aligned
-    optional: bool = False  # left out when no row has a value
-    display: bool = True  # False: in the CSV only
 
 
 @dataclass(frozen=True)
 class Table:
     name: str
-    columns: tuple[Column, ...]
-    rows: tuple[dict[str, Any], ...]
-
-    def used_columns(self) -> tuple[Column, ...]:
-        return tuple(c for c in self.columns if not c.optional or any(_is_value(row.get(c.key)) for row in self.rows))
-
-
-def _is_value(value: Any) -> bool:
-    return value is not None and not isinstance(value, Unavailable)
+    values: pd.DataFrame  # raw, CSV headers
+    shown: pd.DataFrame  # formatted text, display headers
+    numeric: tuple[bool, ...]  # per shown column: right-aligned
+    notes: tuple[str, ...]
 
 
 def _fixed(digits: int) -> Callable[[Any], str]:
@@ -59,156 +67,281 @@ def _percent(value: float) -> str:
 
 
 def _rate(value: float) -> str:
-    return f"{value:.0f}" if value >= 100 else f"{value:.1f}"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
 
 
-def _millions(value: int) -> str:
+def _millions(value: float) -> str:
     return f"{value / 1e6:.2f}" if value < 1e7 else f"{value / 1e6:.1f}"
 
 
 def _duration(seconds: float) -> str:
     if seconds < 120:
-        return f"{seconds:.0f} s"
+        return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
     if seconds < 2 * 3600:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.1f} h"
 
 
-def _thousandths(value: float) -> str:
-    return f"{1000 * value:.2f}"
+def _count(value: float) -> str:
+    return f"{int(value):,}"
 
 
-# -- the two tables ---------------------------------------------------------------------------------
+def _shown(column: Column, value: Any) -> str:
+    if isinstance(value, Unavailable):
+        return "n/a"
+    return column.show(value) if _is_value(value) else MISSING
+
+
+def _is_value(value: Any) -> bool:
+    return value is not None and not isinstance(value, Unavailable) and not (isinstance(value, float) and math.isnan(value))
+
+
+def build_table(name: str, columns: Sequence[Column], rows: Sequence[dict[str, Any]], notes: Sequence[str] = ()) -> Table:
+    """A :class:`Table` of ``rows`` (dicts keyed by column key); columns no row fills are left out."""
+    used = [c for c in columns if any(_is_value(row.get(c.key)) for row in rows)]
+    raw = {c.key: [row.get(c.key) if _is_value(row.get(c.key)) else None for row in rows] for c in used}
+    values = pd.DataFrame(raw, columns=[c.key for c in used])
+    for key, column in raw.items():
+        present = [v for v in column if v is not None]
+        if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+            values[key] = values[key].astype("Int64")  # whole numbers stay whole beside missing ones
+    shown = pd.DataFrame(
+        {c.title: [_shown(c, row.get(c.key)) for row in rows] for c in used},
+        columns=[c.title for c in used],
+    )
+    return Table(name, values, shown, tuple(c.numeric for c in used), tuple(notes))
+
+
+# -- the tables -------------------------------------------------------------------------------------
+
+
+def _sampler_name(run: RunResult) -> str:
+    return run.series + (f", guidance {run.guidance:g}" if run.guidance is not None else "")
+
+
+def _accuracy(run: RunResult) -> float | None:
+    """The conditional samples' accuracy: of the class, or of the whole string."""
+    conditional = run.conditional or {}
+    return {"class": conditional.get("accuracy"), "text": conditional.get("string_accuracy")}.get(conditional.get("kind"))
+
+
+def _unavailable_notes(runs: Sequence[RunResult]) -> list[str]:
+    """One note per feature set whose FID some run lacks for a reason, with the evaluation's reason."""
+    notes = []
+    for fs in FEATURE_SETS:
+        values = [r.fid.get(fs) for r in runs]
+        reasons = [v for v in values if isinstance(v, Unavailable)]
+        if not reasons:
+            continue
+        if any(isinstance(v, float) for v in values):
+            notes.append(f"{fs.capitalize()} FID and KID n/a: {reasons[0].short.removeprefix('n/a ').strip('()')}.")
+        else:
+            notes.append(f"{fs.capitalize()} FID and KID: {reasons[0].short}; the columns are left out.")
+    return notes
+
+
+def main_table(runs: Sequence[RunResult]) -> Table:
+    """One page column: experiment, sampler, steps, N, FID per available feature set, accuracy."""
+    columns = [
+        Column("experiment", "experiment"),
+        Column("sampler", "sampler"),
+        Column("steps", "steps", _count, numeric=True),
+        Column("num_images", "N", _count, numeric=True),
+        *[Column(f"fid_{fs}", f"FID ({fs})", _fixed(2), numeric=True) for fs in FEATURE_SETS],
+        Column("accuracy", "accuracy", _percent, numeric=True),
+    ]
+    rows = [
+        {
+            "experiment": r.experiment,
+            "sampler": _sampler_name(r),
+            "steps": r.steps,
+            "num_images": r.num_images,
+            **{f"fid_{fs}": r.fid.get(fs) for fs in FEATURE_SETS},
+            "accuracy": _accuracy(r),
+        }
+        for r in runs
+    ]
+    notes = [
+        "N: samples evaluated. FID: lower is better; FIDs of different feature sets are not comparable.",
+        "Accuracy: of the judge network on conditional samples (the class asked for; for text, the whole string).",
+        *_unavailable_notes(runs),
+    ]
+    return build_table("main", columns, rows, notes)
+
+
+def samples_table(runs: Sequence[RunResult]) -> Table:
+    """Appendix: per run its settings, sampling speed, FID and KID per feature set, accuracies."""
+    columns = [
+        Column("experiment", "experiment"),
+        Column("run", "run"),
+        Column("sampler", "sampler"),
+        Column("steps", "steps", _count, numeric=True),
+        Column("num_images", "N", _count, numeric=True),
+        Column("images_per_second", "img/s", _rate, numeric=True),
+        Column("network_evaluations_per_second", "NFE/s", _rate, numeric=True),
+        Column("startup_seconds", "start-up", _duration, numeric=True),
+        Column("compile_seconds", "compile", _duration, numeric=True),
+    ]
+    for fs in FEATURE_SETS:
+        columns += [
+            Column(f"fid_{fs}", f"FID ({fs})", _fixed(2), numeric=True),
+            Column(f"kid_{fs}", f"KID×10³ ({fs})", _fixed(5), numeric=True),
+            Column(f"kid_{fs}_std", f"KID std ({fs})", _fixed(5), numeric=True),
+            Column(f"kid_{fs}_subset_size", f"KID subset ({fs})", _count, numeric=True),
+        ]
+    columns += [
+        Column("class_accuracy", "class acc.", _percent, numeric=True),
+        Column("char_accuracy", "char acc.", _percent, numeric=True),
+        Column("string_accuracy", "string acc.", _percent, numeric=True),
+    ]
+    rows, small_kid = [], False
+    for r in runs:
+        conditional = r.conditional or {}
+        kind = conditional.get("kind")
+        row: dict[str, Any] = {
+            "experiment": r.experiment,
+            "run": r.run,
+            "sampler": _sampler_name(r),
+            "steps": r.steps,
+            "num_images": r.num_images,
+            "images_per_second": r.speed.images_per_second,
+            "network_evaluations_per_second": r.speed.network_evaluations_per_second,
+            "startup_seconds": r.speed.startup_seconds,
+            "compile_seconds": r.speed.compile_seconds,
+            "class_accuracy": conditional.get("accuracy") if kind == "class" else None,
+            "char_accuracy": conditional.get("char_accuracy") if kind == "text" else None,
+            "string_accuracy": conditional.get("string_accuracy") if kind == "text" else None,
+        }
+        for fs in FEATURE_SETS:
+            row[f"fid_{fs}"] = r.fid.get(fs)
+            kid = r.kid.get(fs)
+            if isinstance(kid, KID) and kid.subset_size is not None and kid.subset_size < KID_MIN_SUBSET:
+                small_kid, kid = True, None
+            if isinstance(kid, KID):
+                row[f"kid_{fs}"] = kid.mean
+                row[f"kid_{fs}_std"] = kid.std
+                row[f"kid_{fs}_subset_size"] = kid.subset_size
+        rows.append(row)
+    table = build_table("samples", columns, rows)
+    table = dataclasses.replace(table, notes=tuple(_samples_notes(runs, set(table.values.columns), small_kid)))
+    # KID reads as mean ± std (x 1000) in one display column; its std and subset size stay in the CSV.
+    shown = table.shown.copy()
+    keep = [True] * len(shown.columns)
+    for fs in FEATURE_SETS:
+        mean_title, std_title, size_title = f"KID×10³ ({fs})", f"KID std ({fs})", f"KID subset ({fs})"
+        if mean_title in shown:
+            means, stds = table.values[f"kid_{fs}"], table.values[f"kid_{fs}_std"]
+            shown[mean_title] = [MISSING if pd.isna(m) else f"{1000 * m:.2f} ± {1000 * s:.2f}" for m, s in zip(means, stds)]
+            for title in (std_title, size_title):
+                keep[list(shown.columns).index(title)] = False
+    columns_kept = [c for c, k in zip(shown.columns, keep) if k]
+    numeric = tuple(n for n, k in zip(table.numeric, keep) if k)
+    return Table(table.name, table.values, shown[columns_kept], numeric, table.notes)
+
+
+def _samples_notes(runs: Sequence[RunResult], columns: set[str], small_kid: bool) -> list[str]:
+    """Notes on the columns the samples table has."""
+    notes = []
+    if columns & {"images_per_second", "network_evaluations_per_second", "startup_seconds", "compile_seconds"}:
+        notes.append(
+            "img/s and NFE/s (network evaluations per second): measured on the sampling device after warm-up; "
+            "start-up and compilation are the job's seconds before sampling, reported apart."
+        )
+    if any(key.startswith("kid_") for key in columns):
+        notes.append(
+            "KID×10³: mean ± std over random subsets (subset size in the CSV). Where two samplers' "
+            "KIDs differ by less than their std, KID does not rank them, even when FID does."
+        )
+    if small_kid:
+        notes.append(f"KID is left out for runs evaluated on subsets of fewer than {KID_MIN_SUBSET} images: its std there exceeds the differences it would measure.")
+    return notes + _unavailable_notes(runs)
 
 
 def experiments_table(experiments: Sequence[ExperimentResult]) -> Table:
-    """Per experiment: data, model size, conditioning, diffusion, training cost, test loss, judge accuracy."""
-    columns = (
+    """Appendix: per experiment its data, model, diffusion, training cost, test loss and judge accuracy."""
+    columns = [
         Column("experiment", "experiment"),
         Column("dataset", "dataset"),
         Column("parameters", "params (M)", _millions, numeric=True),
         Column("conditioning", "conditioning"),
         Column("schedule", "schedule"),
-        Column("timesteps", "T", numeric=True),
+        Column("timesteps", "T", _count, numeric=True),
         Column("target", "target"),
-        Column("training_steps", "train steps", numeric=True),
+        Column("training_steps", "train steps", _count, numeric=True),
         Column("train_time_s", "train time", _duration, numeric=True),
         Column("train_images_per_s", "train img/s", _rate, numeric=True),
-        Column("test_loss", "test loss", _fixed(4), numeric=True),
-        Column("classifier_test_accuracy", "classifier test acc.", _percent, numeric=True, optional=True),
-        Column("recognizer_test_char_accuracy", "recognizer test char acc.", _percent, numeric=True, optional=True),
-        Column("recognizer_test_string_accuracy", "recognizer test string acc.", _percent, numeric=True, optional=True),
-    )
+        *[Column(f"test_loss_{target}", f"test loss ({target})", _fixed(4), numeric=True) for target in TARGETS],
+        Column("classifier_test_accuracy", "classifier test acc.", _percent, numeric=True),
+        Column("recognizer_test_char_accuracy", "recognizer test char acc.", _percent, numeric=True),
+        Column("recognizer_test_string_accuracy", "recognizer test string acc.", _percent, numeric=True),
+    ]
     rows = []
     for e in experiments:
         toy = e.diffusion.get("kind") == "toy"
         judge = e.judge or {}
+        # The toy diffusion has no schedule or timesteps; its network predicts x0 directly.
+        target = "x0" if toy else str(e.diffusion.get("target"))
         rows.append(
             {
                 "experiment": e.name,
                 "dataset": e.dataset,
                 "parameters": e.parameters,
                 "conditioning": e.conditioning,
-                # The toy diffusion has no schedule or timesteps; its network predicts x0 directly.
                 "schedule": "toy" if toy else e.diffusion.get("schedule"),
                 "timesteps": None if toy else e.diffusion.get("timesteps"),
-                "target": "x0" if toy else e.diffusion.get("target"),
+                "target": target,
                 "training_steps": e.training_steps,
                 "train_time_s": e.train_time_s,
                 "train_images_per_s": e.images_per_s,
-                "test_loss": e.test_loss,
+                f"test_loss_{target}": e.test_loss,
                 "classifier_test_accuracy": judge.get("accuracy") if judge.get("kind") == "class" else None,
                 "recognizer_test_char_accuracy": judge.get("char_accuracy") if judge.get("kind") == "text" else None,
                 "recognizer_test_string_accuracy": judge.get("string_accuracy") if judge.get("kind") == "text" else None,
             }
         )
-    return Table("experiments", columns, tuple(rows))
-
-
-def samples_table(runs: Sequence[RunResult]) -> Table:
-    """Per experiment and sampler run: settings, sampling speed, FID and KID per feature set, accuracy."""
-    columns = [
-        Column("experiment", "experiment"),
-        Column("run", "run"),
-        Column("sampler", "sampler"),
-        Column("steps", "steps", numeric=True),
-        Column("eta_or_variance", "eta / variance"),
-        Column("guidance", "guidance", lambda w: f"{w:g}", numeric=True, optional=True),
-        Column("sampling_images_per_s", "sampling img/s", _rate, numeric=True),
-    ]
-    columns += [Column(f"fid_{fs}", f"FID ({fs})", _fixed(2), numeric=True) for fs in FEATURE_SETS]
-    for fs in FEATURE_SETS:
-        columns += [
-            Column(f"kid_{fs}", f"KID x1000 ({fs})", _thousandths, numeric=True, optional=True),
-            Column(f"kid_{fs}_std", f"KID std ({fs})", _thousandths, numeric=True, optional=True, display=False),
-        ]
-    columns += [
-        Column("class_accuracy", "class acc.", _percent, numeric=True, optional=True),
-        Column("char_accuracy", "char acc.", _percent, numeric=True, optional=True),
-        Column("string_accuracy", "string acc.", _percent, numeric=True, optional=True),
-    ]
-    rows = []
-    for r in runs:
-        conditional = r.conditional or {}
-        row: dict[str, Any] = {
-            "experiment": r.experiment,
-            "run": r.run,
-            "sampler": r.sampler,
-            "steps": r.steps,
-            "eta_or_variance": f"eta {r.eta:g}" if r.sampler == "ddim" else r.variance if r.sampler == "ddpm" else None,
-            "guidance": r.guidance,
-            "sampling_images_per_s": r.images_per_s,
-            "class_accuracy": conditional.get("accuracy") if conditional.get("kind") == "class" else None,
-            "char_accuracy": conditional.get("char_accuracy") if conditional.get("kind") == "text" else None,
-            "string_accuracy": conditional.get("string_accuracy") if conditional.get("kind") == "text" else None,
-        }
-        for fs in FEATURE_SETS:
-            row[f"fid_{fs}"] = r.fid.get(fs)
-            kid = r.kid.get(fs)
-            row[f"kid_{fs}"] = kid[0] if isinstance(kid, tuple) else kid
-            row[f"kid_{fs}_std"] = kid[1] if isinstance(kid, tuple) else kid
-        rows.append(row)
-    return Table("samples", tuple(columns), tuple(rows))
+    notes = ["Test loss: mean squared error of the network's prediction target (eps, v or x0) on the test split; losses of different targets are not comparable."]
+    return build_table("experiments", columns, rows, notes)
 
 
 # -- writers ----------------------------------------------------------------------------------------
 
 
 def to_csv(table: Table) -> str:
-    columns = table.used_columns()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([c.key for c in columns])
-    for row in table.rows:
-        writer.writerow([_raw(row.get(c.key)) for c in columns])
-    return buffer.getvalue()
+    """Raw values at full precision; missing values are empty."""
+    return table.values.to_csv(index=False, lineterminator="\n")
 
 
 def to_markdown(table: Table) -> str:
-    columns = [c for c in table.used_columns() if c.display]
+    """A pipe table of the shown values (``DataFrame.to_markdown`` would need ``tabulate``), then the notes."""
+    escape = lambda text: str(text).replace("|", "\\|")  # noqa: E731
     lines = [
-        "| " + " | ".join(_markdown_escape(c.title) for c in columns) + " |",
-        "|" + "|".join("---:" if c.numeric else ":---" for c in columns) + "|",
+        "| " + " | ".join(escape(c) for c in table.shown.columns) + " |",
+        "|" + "|".join("---:" if n else ":---" for n in table.numeric) + "|",
+        *("| " + " | ".join(escape(v) for v in row) + " |" for row in table.shown.itertuples(index=False)),
     ]
-    for row in table.rows:
-        lines.append("| " + " | ".join(_markdown_escape(_shown(c, row.get(c.key))) for c in columns) + " |")
+    if table.notes:
+        lines += ["", *(f"- {note}" for note in table.notes)]
     return "\n".join(lines) + "\n"
 
 
 def to_latex(table: Table) -> str:
-    """A booktabs ``tabular`` (``\\usepackage{booktabs}``), to ``\\input`` inside a ``table`` environment."""
-    columns = [c for c in table.used_columns() if c.display]
-    lines = [
-        f"% {table.name} table written by ddpm-pipeline; needs \\usepackage{{booktabs}}",
-        "\\begin{tabular}{" + "".join("r" if c.numeric else "l" for c in columns) + "}",
-        "\\toprule",
-        " & ".join(latex_escape(c.title) for c in columns) + " \\\\",
-        "\\midrule",
-    ]
-    for row in table.rows:
-        lines.append(" & ".join(latex_escape(_shown(c, row.get(c.key))) for c in columns) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}"]
-    return "\n".join(lines) + "\n"
+    """A booktabs ``tabular`` (``\\usepackage{booktabs}``) and its notes, to ``\\input`` inside a ``table``."""
+    styler = table.shown.style.hide(axis="index").format(escape="latex").format_index(escape="latex", axis=1)
+    tabular = styler.to_latex(column_format="".join("r" if n else "l" for n in table.numeric), hrules=True)
+    tabular = tabular.replace("×10³", r"$\times 10^3$").replace("±", r"$\pm$").replace(MISSING, "--")
+    notes = ""
+    if table.notes:
+        text = " ".join(table.notes).replace("×10³", r"$\times 10^3$").replace("±", r"$\pm$")
+        notes = "\\par\\smallskip\n{\\footnotesize " + _latex_text(text) + "\\par}\n"
+    return f"% {table.name} table written by ddpm-pipeline; needs \\usepackage{{booktabs}}\n" + tabular + notes
+
+
+_LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "–": "--"}
+
+
+def _latex_text(text: str) -> str:
+    """Escapes the characters of running text that LaTeX reads as commands (math kept as written)."""
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
 
 
 def write_table(table: Table, out_dir: str | os.PathLike) -> list[Path]:
@@ -219,42 +352,3 @@ def write_table(table: Table, out_dir: str | os.PathLike) -> list[Path]:
         write_text(path, render(table))
         paths.append(path)
     return paths
-
-
-_LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-    "–": "--",
-}
-
-
-def latex_escape(text: str) -> str:
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
-
-
-def _markdown_escape(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-def _raw(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Unavailable):
-        return "n/a"
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-def _shown(column: Column, value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, Unavailable):
-        return value.short
-    return column.show(value)

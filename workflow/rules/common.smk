@@ -174,7 +174,7 @@ def experiment_targets(exp):
         *[f"{d}/samples/{run}.png" for run in runs],
         *[f"{d}/metrics/{run}.json" for run in runs],
         *[
-            f"results/figures/{exp}/{figure}.png"
+            f"results/figures/{exp}/{figure}.{ext}"
             for figure in (
                 "forward_process",
                 "denoiser",
@@ -182,14 +182,31 @@ def experiment_targets(exp):
                 "loss_curves",
                 "fid_vs_steps",
             )
+            + (("schedule",) if experiment_has_schedule(exp) else ())
+            for ext in ("png", "pdf")
+        ],
+        *[
+            f"results/figures/data/{dataset_of(exp)}/{split}.{ext}"
+            for split in ("train", "test")
+            for ext in ("png", "pdf")
         ],
         f"results/data/{dataset_of(exp)}/grid.png",
     ]
 
 
+def description_of(exp):
+    """The experiment's description: the subtitle of its figures."""
+    return EXPERIMENTS[exp].get("description", exp)
+
+
+def experiment_has_schedule(exp):
+    """A Gaussian diffusion has beta schedule constants to plot; the toy diffusion has none."""
+    return EXPERIMENTS[exp].get("diffusion", {}).get("kind", "gaussian") == "gaussian"
+
+
 TABLES = expand(
     "results/tables/{table}.{ext}",
-    table=("experiments", "samples"),
+    table=("main", "samples", "experiments"),
     ext=("csv", "md", "tex"),
 )
 

@@ -57,15 +57,16 @@ rule dataset_grid:
         npz="results/data/{dataset}/train.npz",
         sidecar="results/data/{dataset}/train.json",
     output:
-        report(
+        png=report(
             "results/data/{dataset}/grid.png",
             caption="../report/dataset_grid.rst",
             category="Datasets",
             subcategory="{dataset}",
         ),
+        pdf="results/data/{dataset}/grid.pdf",
     log:
         "logs/dataset_grid/{dataset}.log",
     conda:
         CONDA_ENV
     shell:
-        "python scripts/plot_dataset_grid.py --split {input.npz:q} --out {output:q} 2> {log:q}"
+        "python scripts/plot_dataset_grid.py --split {input.npz:q} --out {output.png:q} 2> {log:q}"

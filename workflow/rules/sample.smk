@@ -23,6 +23,7 @@ for _exp in EXPERIMENTS:
                 )
                 for run in runs_of(_exp)
             ],
+            grids_pdf=[f"{exp_dir(_exp)}/samples/{run}.pdf" for run in runs_of(_exp)],
             info=[f"{exp_dir(_exp)}/samples/{run}.json" for run in runs_of(_exp)],
             frames=f"{exp_dir(_exp)}/trajectory.npz",
             gif=report(
@@ -46,9 +47,10 @@ for _exp in EXPERIMENTS:
             sampling=sampling_json(_exp),
             test=test_split_flag(_exp),
             out_dir=f"{exp_dir(_exp)}/samples",
+            description=description_of(_exp),
             device=DEVICE_FLAG,
         shell:
             "python scripts/sample.py --checkpoint {input.checkpoint:q} --runs {params.runs:q}"
             " --sampling {params.sampling:q} {params.test} --out-dir {params.out_dir:q}"
-            " --trajectory-npz {output.frames:q} --trajectory-gif {output.gif:q}"
+            " --trajectory-npz {output.frames:q} --trajectory-gif {output.gif:q} --description {params.description:q}"
             " {params.device} > {log:q} 2>&1"
