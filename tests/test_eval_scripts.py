@@ -38,7 +38,7 @@ def run_script(monkeypatch, name: str, *args: object) -> None:
 
 
 def write_split(folder: Path, split: str, images: np.ndarray, labels: np.ndarray, **meta: object) -> Path:
-    """A prepared split as notes/contracts.md describes it: ``<split>.npz`` and its ``<split>.json``."""
+    """A prepared split as docs/contracts.md describes it: ``<split>.npz`` and its ``<split>.json``."""
     folder.mkdir(parents=True, exist_ok=True)
     np.savez(folder / f"{split}.npz", images=images, labels=labels)
     sidecar = {

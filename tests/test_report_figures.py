@@ -69,7 +69,7 @@ def checkpoints(tmp_path_factory) -> dict[str, Path]:
 
 
 def _split(folder: Path, labels: np.ndarray, channels: int = 1, **meta: object) -> Path:
-    """A prepared test split as notes/contracts.md describes it."""
+    """A prepared test split as docs/contracts.md describes it."""
     folder.mkdir(parents=True, exist_ok=True)
     images = np.random.default_rng(0).integers(0, 256, (len(labels), 8, 8, channels)).astype(np.uint8)
     np.savez(folder / "test.npz", images=images, labels=labels)

@@ -1,4 +1,4 @@
-"""The prepared-dataset files shared with training and evaluation (see notes/contracts.md).
+"""The prepared-dataset files shared with training and evaluation (see docs/contracts.md).
 
 ``<dir>/{train,val,test}.npz`` hold ``images`` (uint8, N x H x W x C, ink bright) and ``labels``
 (int64 class indices, a unicode array of texts, or int64 zeros when unlabelled); ``<dir>/<split>.json``

@@ -1,4 +1,4 @@
-"""The image contract on the evaluation side: uint8 (N, H, W, C) arrays, C = 1 or 3 (notes/contracts.md).
+"""The image contract on the evaluation side: uint8 (N, H, W, C) arrays, C = 1 or 3 (docs/contracts.md).
 
 Prepared splits and sample files are read here with numpy and json directly, so evaluation depends on
 the file formats only, not on the code that writes them.
@@ -25,7 +25,7 @@ def check_images(images: np.ndarray, *, source: str) -> None:
     if images.shape[-1] not in (1, 3):
         raise DataError(
             f"{source}: images have {images.shape[-1]} channels in the last axis; expected 1 or 3 "
-            "(channels last, as notes/contracts.md specifies)"
+            "(channels last, as docs/contracts.md specifies)"
         )
     if len(images) == 0:
         raise DataError(f"{source}: holds no images")
