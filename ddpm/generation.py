@@ -97,13 +97,17 @@ def sample_set(
     return SampleSet(np.concatenate(chunks), seeds, labels)
 
 
+# Snapshots recorded along a trajectory's chain (about; the GIF shows an even subset of them).
+TRAJECTORY_FRAMES = 40
+
+
 def sample_trajectory(
     loaded: LoadedModel,
     sampler: SamplerConfig,
     config: SamplingConfig,
     device: torch.device,
     labels: np.ndarray | None,
-    frames: int = 40,
+    frames: int = TRAJECTORY_FRAMES,
 ) -> tuple[np.ndarray, Trajectory]:
     """A few images with about ``frames`` snapshots of (x_t, predicted x0) along the chain."""
     n = config.trajectory_images

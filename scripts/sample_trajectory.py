@@ -23,7 +23,7 @@ from ddpm.io import save_npz
 from ddpm.report.animation import write_trajectory_gif
 from ddpm.report.grids import label_titles
 from ddpm.runtime import resolve_device
-from ddpm.generation import requested_labels, sample_trajectory
+from ddpm.generation import TRAJECTORY_FRAMES, requested_labels, sample_trajectory
 from ddpm.toy_diffusion import ToyDiffusion
 from ddpm.training import load_model_checkpoint
 from ddpm.training.batches import from_model_range
@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--sampler", required=True, help="one sampler setting as JSON (sampler, steps, eta, ...)")
     parser.add_argument("--sampling", default="{}", help="sampling settings as JSON (trajectory_images, seed_start, guidance_scale, texts, ...)")
     parser.add_argument("--test", type=Path, help="prepared test split: held-out strings for random_texts")
-    parser.add_argument("--frames", type=int, default=40, help="snapshots to record along the chain (about)")
+    parser.add_argument("--frames", type=int, default=TRAJECTORY_FRAMES, help="snapshots to record along the chain (about)")
     parser.add_argument("--out-npz", required=True, type=Path)
     parser.add_argument("--out-gif", required=True, type=Path)
     parser.add_argument("--device", default="auto")

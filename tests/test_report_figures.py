@@ -252,7 +252,7 @@ def test_plot_loss_curves_and_fid_scripts(monkeypatch, tmp_path):
     "name, args",
     [
         ("plot_denoiser.py", ["--checkpoint", "{missing}", "--data", "{split}", "--out", "{out}"]),
-        ("plot_steps.py", ["--checkpoint", "{missing}", "--out", "{out}"]),
+        ("plot_steps.py", ["--checkpoint", "{missing}", "--steps", "5", "--out", "{out}"]),
         ("sample_trajectory.py", ["--checkpoint", "{missing}", "--sampler", "{{}}", "--out-npz", "{out}.npz", "--out-gif", "{out}"]),
         ("plot_forward_process.py", ["--data", "{missing}", "--diffusion", "{{}}", "--out", "{out}"]),
         ("plot_loss_curves.py", ["--log", "{missing}", "--out", "{out}"]),

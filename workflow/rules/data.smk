@@ -11,14 +11,14 @@ rule fetch_raw:
     input:
         image_folder_contents,
     output:
-        "results/raw/{dataset}/MANIFEST.json",
+        RAW_MANIFEST,
     log:
         "logs/fetch_raw/{dataset}.log",
     conda:
         CONDA_ENV
     params:
         source=lambda wildcards: config["datasets"][wildcards.dataset]["source"],
-        raw_dir=lambda wildcards: f"results/raw/{wildcards.dataset}",
+        raw_dir=lambda wildcards: fill(RAW_DIR, dataset=wildcards.dataset),
         options=lambda wildcards: json.dumps(
             config["datasets"][wildcards.dataset], sort_keys=True
         ),
@@ -29,20 +29,16 @@ rule fetch_raw:
 
 rule prepare_dataset:
     input:
-        manifest="results/raw/{dataset}/MANIFEST.json",
+        manifest=RAW_MANIFEST,
     output:
-        expand(
-            "results/data/{{dataset}}/{split}.{ext}",
-            split=("train", "val", "test"),
-            ext=("npz", "json"),
-        ),
+        expand(DATA_SPLIT, split=SPLITS, ext=("npz", "json"), allow_missing=True),
     log:
         "logs/prepare_dataset/{dataset}.log",
     conda:
         CONDA_ENV
     params:
-        raw_dir=lambda wildcards: f"results/raw/{wildcards.dataset}",
-        out_dir=lambda wildcards: f"results/data/{wildcards.dataset}",
+        raw_dir=lambda wildcards: fill(RAW_DIR, dataset=wildcards.dataset),
+        out_dir=lambda wildcards: fill(DATA_DIR, dataset=wildcards.dataset),
         # The whole entry: a changed option prepares the dataset again.
         options=lambda wildcards: json.dumps(
             config["datasets"][wildcards.dataset], sort_keys=True
@@ -54,11 +50,11 @@ rule prepare_dataset:
 
 rule dataset_grid:
     input:
-        npz="results/data/{dataset}/train.npz",
-        sidecar="results/data/{dataset}/train.json",
+        npz=fill(DATA_SPLIT, split="train", ext="npz"),
+        sidecar=fill(DATA_SPLIT, split="train", ext="json"),
     output:
         report(
-            "results/data/{dataset}/grid.png",
+            DATA_GRID,
             caption="../report/dataset_grid.rst",
             category="Datasets",
             subcategory="{dataset}",

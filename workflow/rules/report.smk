@@ -5,7 +5,7 @@
 rule plot_schedules:
     output:
         figure(
-            "results/figures/schedules.png",
+            SCHEDULES_FIGURE,
             "schedules",
             "Diffusion",
             "Schedules",
@@ -24,7 +24,7 @@ rule plot_forward_process:
         data=lambda w: split_of(w.exp, "test"),
     output:
         figure(
-            "results/figures/{exp}/forward_process.png",
+            fill(EXP_FIGURE, figure="forward_process"),
             "forward_process",
             "{exp}",
             "Diffusion",
@@ -43,11 +43,11 @@ rule plot_forward_process:
 
 rule plot_denoiser:
     input:
-        checkpoint="results/experiments/{exp}/model.pt",
+        checkpoint=MODEL,
         data=lambda w: split_of(w.exp, "test"),
     output:
         figure(
-            "results/figures/{exp}/denoiser.png",
+            fill(EXP_FIGURE, figure="denoiser"),
             "denoiser",
             "{exp}",
             "Denoising",
@@ -68,15 +68,18 @@ rule plot_denoiser:
 
 rule plot_steps:
     input:
-        checkpoint="results/experiments/{exp}/model.pt",
+        checkpoint=MODEL,
         test=lambda w: split_of(w.exp, "test") if needs_test_texts(w.exp) else [],
     output:
         figure(
-            "results/figures/{exp}/steps.png",
+            fill(EXP_FIGURE, figure="steps"),
             "steps",
             "{exp}",
             "Samples",
-            {"experiment": "{exp}", "figure": "5, 20 and all steps"},
+            {
+                "experiment": "{exp}",
+                "figure": f"{', '.join(STEPS_FIGURE_COUNTS)} steps",
+            },
         ),
     log:
         "logs/plot_steps/{exp}.log",
@@ -85,20 +88,21 @@ rule plot_steps:
     resources:
         gpu=1,
     params:
+        steps=STEPS_FIGURE_COUNTS,
         sampling=lambda w: sampling_json(w.exp),
         test=lambda w: test_split_flag(w.exp),
         device=DEVICE_FLAG,
     shell:
-        "python scripts/plot_steps.py --checkpoint {input.checkpoint:q} --steps 5 20 all"
+        "python scripts/plot_steps.py --checkpoint {input.checkpoint:q} --steps {params.steps}"
         " --sampling {params.sampling:q} {params.test} --out {output:q} {params.device} 2> {log:q}"
 
 
 rule plot_loss_curves:
     input:
-        "results/experiments/{exp}/train_log.csv",
+        TRAIN_LOG,
     output:
         figure(
-            "results/figures/{exp}/loss_curves.png",
+            fill(EXP_FIGURE, figure="loss_curves"),
             "loss_curves",
             "{exp}",
             "Training",
@@ -115,14 +119,14 @@ rule plot_loss_curves:
 rule plot_fid_vs_steps:
     input:
         metrics=lambda w: [
-            f"{exp_dir(w.exp)}/metrics/{run}.json" for run in runs_of(w.exp)
+            fill(SAMPLE_METRICS, exp=w.exp, run=run) for run in runs_of(w.exp)
         ],
         info=lambda w: [
-            f"{exp_dir(w.exp)}/samples/{run}.json" for run in runs_of(w.exp)
+            fill(SAMPLES, exp=w.exp, run=run, ext="json") for run in runs_of(w.exp)
         ],
     output:
         figure(
-            "results/figures/{exp}/fid_vs_steps.png",
+            fill(EXP_FIGURE, figure="fid_vs_steps"),
             "fid_vs_steps",
             "{exp}",
             "Evaluation",
@@ -156,5 +160,6 @@ rule make_tables:
         CONDA_ENV
     params:
         inputs=json.dumps(table_inputs(), sort_keys=True),
+        out_dir=TABLES_DIR,
     shell:
-        "python scripts/make_tables.py --inputs {params.inputs:q} --out-dir results/tables 2> {log:q}"
+        "python scripts/make_tables.py --inputs {params.inputs:q} --out-dir {params.out_dir:q} 2> {log:q}"

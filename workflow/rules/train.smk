@@ -8,9 +8,9 @@ rule train:
         train=lambda w: split_of(w.exp, "train"),
         val=lambda w: split_of(w.exp, "val"),
     output:
-        checkpoint="results/experiments/{exp}/model.pt",
-        log="results/experiments/{exp}/train_log.csv",
-        provenance="results/experiments/{exp}/provenance.json",
+        checkpoint=MODEL,
+        log=TRAIN_LOG,
+        provenance=PROVENANCE,
     log:
         "logs/train/{exp}.log",
     benchmark:
@@ -24,7 +24,7 @@ rule train:
         model=lambda w: section_json(w.exp, "model"),
         diffusion=lambda w: section_json(w.exp, "diffusion"),
         training=lambda w: section_json(w.exp, "training"),
-        state=lambda w: f"{exp_dir(w.exp)}/state.pt",
+        state=lambda w: fill(TRAIN_STATE, exp=w.exp),
         device=DEVICE_FLAG,
     shell:
         "{params.launcher} scripts/train.py --train {input.train:q} --val {input.val:q}"
@@ -35,12 +35,12 @@ rule train:
 
 rule train_classifier:
     input:
-        train="results/data/{dataset}/train.npz",
-        val="results/data/{dataset}/val.npz",
-        test="results/data/{dataset}/test.npz",
+        train=fill(DATA_SPLIT, split="train", ext="npz"),
+        val=fill(DATA_SPLIT, split="val", ext="npz"),
+        test=fill(DATA_SPLIT, split="test", ext="npz"),
     output:
-        checkpoint="results/classifiers/{dataset}/classifier.pt",
-        metrics="results/classifiers/{dataset}/metrics.json",
+        checkpoint=CLASSIFIER,
+        metrics=CLASSIFIER_METRICS,
     log:
         "logs/train_classifier/{dataset}.log",
     benchmark:
