@@ -11,10 +11,10 @@ from tqdm import tqdm
 
 from ddpm.config import SamplerConfig, SamplingConfig
 from ddpm.errors import ConfigError
+from ddpm.images import from_model_range
 from ddpm.labels import conditions
 from ddpm.runtime import autocast, maybe_compile, place
 from ddpm.samplers import Trajectory, check_sampler, generate
-from ddpm.training.batches import from_model_range
 from ddpm.training.checkpoint import LoadedModel
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from ddpm.cli import run
 from ddpm.data import load_split
 from ddpm.config import SamplerConfig, SamplingConfig, from_dict
+from ddpm.images import from_model_range
 from ddpm.io import save_npz
 from ddpm.report.animation import write_trajectory_gif
 from ddpm.report.grids import label_titles
@@ -26,7 +27,6 @@ from ddpm.runtime import resolve_device
 from ddpm.generation import TRAJECTORY_FRAMES, requested_labels, sample_trajectory
 from ddpm.toy_diffusion import ToyDiffusion
 from ddpm.training import load_model_checkpoint
-from ddpm.training.batches import from_model_range
 
 
 def main() -> None:

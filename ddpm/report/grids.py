@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ddpm.errors import DataError
+from ddpm.images import check_images
 from ddpm.report.canvas import new_figure, save_png
 
 BACKGROUND = 128  # mid-grey between images: neither ink nor background of any dataset
@@ -25,15 +26,6 @@ _TITLE_INCHES = 0.35
 _CELL_TITLE_INCHES = 0.2
 _ROW_GAP_INCHES = 0.05
 _FONT_SIZE = 8
-
-
-def check_images(images: np.ndarray, source: str) -> None:
-    """Raise unless ``images`` is a non-empty uint8 (N, H, W, C) array with 1 or 3 channels."""
-    if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
-        shape = getattr(images, "shape", None)
-        raise DataError(f"{source}: expected uint8 images of shape (N, H, W, 1 or 3), got {getattr(images, 'dtype', type(images))} {shape}")
-    if len(images) == 0:
-        raise DataError(f"{source}: no images to show")
 
 
 def label_titles(labels: np.ndarray | None, class_names: Sequence[str], fallback: Sequence[str]) -> list[str]:
