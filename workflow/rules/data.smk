@@ -24,7 +24,7 @@ rule fetch_raw:
         ),
     shell:
         "python scripts/fetch_raw.py --source {params.source:q} --raw-dir {params.raw_dir:q}"
-        " --manifest {output:q} --options {params.options:q} 2> {log:q}"
+        " --manifest {output:q} --options {params.options:q} > {log:q} 2>&1"
 
 
 rule prepare_dataset:
@@ -45,7 +45,7 @@ rule prepare_dataset:
         ),
     shell:
         "python scripts/prepare_dataset.py --name {wildcards.dataset:q} --manifest {input.manifest:q}"
-        " --raw-dir {params.raw_dir:q} --options {params.options:q} --out-dir {params.out_dir:q} 2> {log:q}"
+        " --raw-dir {params.raw_dir:q} --options {params.options:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
 rule dataset_grid:
@@ -64,4 +64,4 @@ rule dataset_grid:
     conda:
         CONDA_ENV
     shell:
-        "python scripts/plot_dataset_grid.py --split {input.npz:q} --out {output:q} 2> {log:q}"
+        "python scripts/plot_dataset_grid.py --split {input.npz:q} --out {output:q} > {log:q} 2>&1"

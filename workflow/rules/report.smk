@@ -16,7 +16,7 @@ rule plot_schedules:
     conda:
         CONDA_ENV
     shell:
-        "python scripts/plot_schedules.py --out {output:q} 2> {log:q}"
+        "python scripts/plot_schedules.py --out {output:q} > {log:q} 2>&1"
 
 
 rule plot_forward_process:
@@ -38,7 +38,7 @@ rule plot_forward_process:
         diffusion=lambda w: section_json(w.exp, "diffusion"),
     shell:
         "python scripts/plot_forward_process.py --data {input.data:q} --diffusion {params.diffusion:q}"
-        " --title {wildcards.exp} --out {output:q} 2> {log:q}"
+        " --title {wildcards.exp} --out {output:q} > {log:q} 2>&1"
 
 
 rule plot_denoiser:
@@ -55,6 +55,8 @@ rule plot_denoiser:
         ),
     log:
         "logs/plot_denoiser/{exp}.log",
+    benchmark:
+        "benchmarks/plot_denoiser/{exp}.tsv"
     conda:
         CONDA_ENV
     resources:
@@ -63,7 +65,7 @@ rule plot_denoiser:
         device=DEVICE_FLAG,
     shell:
         "python scripts/plot_denoiser.py --checkpoint {input.checkpoint:q} --data {input.data:q}"
-        " --out {output:q} {params.device} 2> {log:q}"
+        " --out {output:q} {params.device} > {log:q} 2>&1"
 
 
 rule plot_steps:
@@ -83,6 +85,8 @@ rule plot_steps:
         ),
     log:
         "logs/plot_steps/{exp}.log",
+    benchmark:
+        "benchmarks/plot_steps/{exp}.tsv"
     conda:
         CONDA_ENV
     resources:
@@ -94,7 +98,7 @@ rule plot_steps:
         device=DEVICE_FLAG,
     shell:
         "python scripts/plot_steps.py --checkpoint {input.checkpoint:q} --steps {params.steps}"
-        " --sampling {params.sampling:q} {params.test} --out {output:q} {params.device} 2> {log:q}"
+        " --sampling {params.sampling:q} {params.test} --out {output:q} {params.device} > {log:q} 2>&1"
 
 
 rule plot_loss_curves:
@@ -113,7 +117,7 @@ rule plot_loss_curves:
     conda:
         CONDA_ENV
     shell:
-        "python scripts/plot_loss_curves.py --log {input:q} --title {wildcards.exp} --out {output:q} 2> {log:q}"
+        "python scripts/plot_loss_curves.py --log {input:q} --title {wildcards.exp} --out {output:q} > {log:q} 2>&1"
 
 
 rule plot_fid_vs_steps:
@@ -138,7 +142,7 @@ rule plot_fid_vs_steps:
         CONDA_ENV
     shell:
         "python scripts/plot_fid_vs_steps.py --metrics {input.metrics:q} --info {input.info:q}"
-        " --title {wildcards.exp} --out {output:q} 2> {log:q}"
+        " --title {wildcards.exp} --out {output:q} > {log:q} 2>&1"
 
 
 rule make_tables:
@@ -162,4 +166,4 @@ rule make_tables:
         inputs=json.dumps(table_inputs(), sort_keys=True),
         out_dir=TABLES_DIR,
     shell:
-        "python scripts/make_tables.py --inputs {params.inputs:q} --out-dir {params.out_dir:q} 2> {log:q}"
+        "python scripts/make_tables.py --inputs {params.inputs:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"

@@ -30,7 +30,7 @@ rule train:
         "{params.launcher} scripts/train.py --train {input.train:q} --val {input.val:q}"
         " --model {params.model:q} --diffusion {params.diffusion:q} --training {params.training:q}"
         " --checkpoint {output.checkpoint:q} --state {params.state:q} --train-log {output.log:q}"
-        " --provenance {output.provenance:q} --experiment {wildcards.exp} {params.device} 2> {log:q}"
+        " --provenance {output.provenance:q} --experiment {wildcards.exp} {params.device} > {log:q} 2>&1"
 
 
 rule train_classifier:
@@ -54,4 +54,4 @@ rule train_classifier:
         device=DEVICE_FLAG,
     shell:
         "python scripts/train_classifier.py --train {input.train:q} --val {input.val:q} --test {input.test:q}"
-        " --config {params.config:q} --out {output.checkpoint:q} --metrics {output.metrics:q} {params.device} 2> {log:q}"
+        " --config {params.config:q} --out {output.checkpoint:q} --metrics {output.metrics:q} {params.device} > {log:q} 2>&1"
