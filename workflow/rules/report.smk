@@ -164,6 +164,6 @@ rule make_tables:
         CONDA_ENV
     params:
         inputs=json.dumps(table_inputs(), sort_keys=True),
-        out_dir=TABLES_DIR,
+        out_dir=lambda w, output: Path(output[0]).parent,
     shell:
         "python scripts/make_tables.py --inputs {params.inputs:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
