@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from ddpm.config import DataSpec, DiffusionConfig, ModelConfig
+from ddpm.data import SPLITS
 from ddpm.errors import ConfigError
 from ddpm.evaluation.features import FEATURE_SETS
 from ddpm.factory import build_diffusion, build_model
@@ -88,9 +89,10 @@ def smk_constant(path: str, name: str):
     return ast.literal_eval(match.group(1))
 
 
-def test_workflow_feature_sets_are_the_package_ones():
-    # The workflow runs without importing the package (and torch), so it keeps its own copy.
+def test_workflow_constants_are_the_package_ones():
+    # The workflow runs without importing the package (and torch), so it keeps its own copies.
     assert tuple(smk_constant("workflow/rules/common.smk", "FEATURE_SETS")) == FEATURE_SETS
+    assert tuple(smk_constant("workflow/rules/common.smk", "SPLITS")) == tuple(SPLITS)
 
 
 def test_unet_defaults_are_model_config_defaults():
