@@ -33,7 +33,6 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -42,8 +41,6 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import yaml  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ddpm.config import DiffusionConfig, ModelConfig, SamplerConfig, SamplingConfig, TrainingConfig, from_dict  # noqa: E402
 from ddpm.data import load_split  # noqa: E402

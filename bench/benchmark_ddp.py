@@ -13,16 +13,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, TrainingConfig  # noqa: E402
-from ddpm.training import TrainingData, TrainingFiles, train  # noqa: E402
+from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, TrainingConfig
+from ddpm.training import TrainingData, TrainingFiles, train
 
 
 def main() -> None:

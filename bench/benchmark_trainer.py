@@ -13,21 +13,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ddpm.config import DiffusionConfig, ModelConfig, TrainingConfig  # noqa: E402
-from ddpm.data import load_split  # noqa: E402
-from ddpm.factory import build_diffusion, build_model  # noqa: E402
-from ddpm.labels import conditions, data_spec  # noqa: E402
-from ddpm.runtime import autocast, mark_step, maybe_compile, place  # noqa: E402
-from ddpm.training import TrainingData, TrainingFiles, train  # noqa: E402
+from ddpm.config import DiffusionConfig, ModelConfig, TrainingConfig
+from ddpm.data import load_split
+from ddpm.factory import build_diffusion, build_model
+from ddpm.labels import conditions, data_spec
+from ddpm.runtime import autocast, mark_step, maybe_compile, place
+from ddpm.training import TrainingData, TrainingFiles, train
 
 
 def bare_step_images_per_s(model_cfg, spec, diffusion_cfg, batch_size, cond, iters=50) -> float:

@@ -8,22 +8,60 @@ Prints, per variant, img/s and the top CUDA kernels of a few profiled steps.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
+import statistics
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ddpm.diffusion import GaussianDiffusion
+from ddpm.models.unet import UNet
+from ddpm.schedules import NoiseSchedule
 
-from benchmark_unet import TrainStep, time_cuda  # noqa: E402
-
-from ddpm.models.unet import UNet  # noqa: E402
+BATCH = 128
 
 
 def build(dropout=0.1, attention=(16,)):
+    """The CIFAR-10 U-Net of Ho et al. (35.7M parameters), with the variant's dropout and attention."""
     return lambda: UNet(3, (32, 32), 128, (1, 2, 2, 2), 2, attention, dropout=dropout)
+
+
+class TrainStep:
+    """One bf16, channels-last optimizer step of the eps loss on random images held on the GPU."""
+
+    def __init__(self, model: torch.nn.Module, compile_mode: str | None, seed: int = 0):
+        self.model = model.cuda().train().to(memory_format=torch.channels_last)
+        self.forward = torch.compile(self.model, mode=compile_mode) if compile_mode else self.model
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=2e-4, fused=compile_mode is not None)
+        self.cuda_graphs = compile_mode == "reduce-overhead"
+        self.diffusion = GaussianDiffusion(NoiseSchedule.from_name("linear", 1000))
+        self.generator = torch.Generator("cuda").manual_seed(seed)
+        self.data = torch.rand(4096, 3, 32, 32, device="cuda", generator=self.generator) * 2 - 1
+
+    def __call__(self) -> None:
+        index = torch.randint(0, len(self.data), (BATCH,), device="cuda", generator=self.generator)
+        x0 = self.data[index].contiguous(memory_format=torch.channels_last)
+        draws = self.diffusion.draw_training_randomness(BATCH, tuple(x0.shape[1:]), x0.device, self.generator)
+        if self.cuda_graphs:
+            torch.compiler.cudagraph_mark_step_begin()
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            loss = self.diffusion.training_losses(self.forward, x0, **draws).mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+
+
+def seconds_per_step(step: TrainStep, iters: int, repeats: int = 3) -> float:
+    """Median seconds per step over ``repeats`` CUDA-timed blocks of ``iters`` steps."""
+    times = []
+    for _ in range(repeats):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        for _ in range(iters):
+            step()
+        end.record()
+        torch.cuda.synchronize()
+        times.append(start.elapsed_time(end) / 1000 / iters)
+    return statistics.median(times)
 
 
 VARIANTS = {
@@ -45,12 +83,12 @@ def main():
     for name in args.variants.split(","):
         v = VARIANTS[name]
         torch.manual_seed(0)
-        step = TrainStep(v["build"](), 128, True, True, v["compile_mode"])
+        step = TrainStep(v["build"](), v["compile_mode"])
         for _ in range(6):
             step()
         torch.cuda.synchronize()
-        seconds = time_cuda(step, 20)
-        print(f"\n=== {name}: {128 / seconds:.0f} img/s ({seconds * 1e3:.1f} ms/step)", flush=True)
+        seconds = seconds_per_step(step, 20)
+        print(f"\n=== {name}: {BATCH / seconds:.0f} img/s ({seconds * 1e3:.1f} ms/step)", flush=True)
         with profile(activities=[ProfilerActivity.CUDA, ProfilerActivity.CPU], record_shapes=args.copies, with_stack=False) as prof:
             for _ in range(5):
                 step()

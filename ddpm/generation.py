@@ -12,10 +12,10 @@ from tqdm import tqdm
 
 from ddpm.config import SamplerConfig, SamplingConfig
 from ddpm.errors import ConfigError
+from ddpm.images import from_model_range
 from ddpm.labels import conditions
 from ddpm.runtime import autocast, maybe_compile, place
 from ddpm.samplers import Trajectory, check_sampler, generate
-from ddpm.training.batches import from_model_range
 from ddpm.training.checkpoint import LoadedModel
 
 
@@ -174,13 +174,17 @@ def sample_set(
     return SampleSet(np.concatenate(chunks), seeds, labels, SamplingTiming(batch_sizes, batch_seconds, model.rows))
 
 
+# Snapshots recorded along a trajectory's chain (about; the GIF shows an even subset of them).
+TRAJECTORY_FRAMES = 40
+
+
 def sample_trajectory(
     loaded: LoadedModel,
     sampler: SamplerConfig,
     config: SamplingConfig,
     device: torch.device,
     labels: np.ndarray | None,
-    frames: int = 40,
+    frames: int = TRAJECTORY_FRAMES,
 ) -> tuple[np.ndarray, Trajectory]:
     """A few images with about ``frames`` snapshots of (x_t, predicted x0) along the chain."""
     n = config.trajectory_images

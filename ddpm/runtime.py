@@ -63,7 +63,7 @@ def maybe_compile(model: nn.Module, device: torch.device, setting: str = "auto",
 
     CUDA graphs matter for training at modest batch sizes: a compiled U-Net step still launches
     ~1500 kernels, and without graphs the CPU cannot issue them as fast as the GPU runs them
-    (measured on an H200: 54 ms per step without graphs, 26 ms with; see notes/performance.md).
+    (see docs/performance.md).
     A caller using graphs must call :func:`mark_step` before each step.
     """
     if not switch_on(setting, device):

@@ -25,7 +25,7 @@ from ddpm.training import load_model_checkpoint
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--checkpoint", required=True, type=Path)
-    parser.add_argument("--steps", nargs="+", default=["5", "20", "all"], help="step counts; 'all' is T (toy diffusion: 100)")
+    parser.add_argument("--steps", nargs="+", required=True, help="step counts, e.g. 5 20 all; 'all' is T (toy diffusion: 100)")
     parser.add_argument("--sampler", help="sampler setting as JSON; its steps are replaced (default: DDIM with eta 0, or the toy sampler)")
     parser.add_argument("--sampling", default="{}", help="sampling settings as JSON (seed_start, guidance_scale, clip_x0, texts, ...)")
     parser.add_argument("--num-images", type=int, default=8, help="seeds seed_start .. seed_start + N - 1")

@@ -27,7 +27,7 @@ from ddpm.io import save_npz, write_json  # noqa: E402
 from ddpm.report.animation import write_trajectory_gif  # noqa: E402
 from ddpm.report.grids import label_titles, sample_grid_title, write_sample_grid  # noqa: E402
 from ddpm.toy_diffusion import ToyDiffusion  # noqa: E402
-from ddpm.training.batches import from_model_range  # noqa: E402
+from ddpm.images import from_model_range  # noqa: E402
 from ddpm.training.provenance import device_description  # noqa: E402
 
 

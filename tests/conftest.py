@@ -1,12 +1,15 @@
-"""Test-wide settings."""
+"""Test-wide settings and fixtures."""
+
+import socket
 
 import pytest
 import torch
 
+from ddpm.evaluation.features import INCEPTION_WEIGHTS_ENV
 from workflow_runs import copy_repo, snakemake
 
-# One intra-op thread: the tensors in these tests are tiny, and with two threads on a busy
-# 2-core machine OpenMP's spinning made small convolutions 100x slower (24 ms instead of 0.06 ms).
+# One intra-op thread: the tensors in these tests are tiny, and on a machine whose cores are busy
+# OpenMP's spinning threads make small convolutions orders of magnitude slower.
 torch.set_num_threads(1)
 
 
@@ -17,3 +20,20 @@ def smoke_run(tmp_path_factory):
     result = snakemake(root, "--cores", "2", "--configfile", "config/smoke.yaml")
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     return root
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """A fresh offline machine: no network, an empty torch hub cache, no Inception weights variable.
+
+    Returns the temporary folder that holds the hub cache (``<tmp_path>/hub``).
+    """
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a network connection was attempted")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.delenv(INCEPTION_WEIGHTS_ENV, raising=False)
+    return tmp_path

@@ -9,6 +9,9 @@ from trainfiles import run, train_command, write_tiny_dataset
 
 from ddpm.training import load_model_checkpoint
 
+# Slow (starts processes with torchrun): deselected in the quick tier; `python -m pytest -m slow` runs it.
+pytestmark = pytest.mark.slow
+
 
 def _curve(folder):
     with open(folder / "train_log.csv") as f:

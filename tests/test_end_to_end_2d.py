@@ -14,6 +14,9 @@ from ddpm.models.mlp import MLPDenoiser
 from ddpm.samplers import generate
 from ddpm.schedules import NoiseSchedule
 
+# Slow (trains a network until its samples match the data's statistics): `python -m pytest -m slow`.
+pytestmark = pytest.mark.slow
+
 MEANS = torch.tensor([[-1.0, -0.5], [1.0, -0.5], [0.0, 1.0]])
 WEIGHTS = torch.tensor([0.5, 0.3, 0.2])
 STD = 0.15

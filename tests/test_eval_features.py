@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import socket
 
 import numpy as np
 import pytest
@@ -19,20 +18,6 @@ from ddpm.evaluation.features import (
     build_extractor,
     inception_available,
 )
-
-
-@pytest.fixture
-def offline(monkeypatch, tmp_path):
-    """No network, an empty torch hub cache, no weights variable: a fresh offline machine."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("a network connection was attempted")
-
-    monkeypatch.setattr(socket, "socket", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
-    monkeypatch.delenv(INCEPTION_WEIGHTS_ENV, raising=False)
-    return tmp_path
 
 
 @pytest.fixture

@@ -4,32 +4,20 @@ from __future__ import annotations
 
 import json
 import runpy
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from ddpm.evaluation.features import INCEPTION_WEIGHTS_ENV
 from ddpm.evaluation.fid import load_reference
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
-@pytest.fixture(autouse=True)
-def offline(monkeypatch, tmp_path):
-    """No network and no Inception weights anywhere, as on a fresh offline machine."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("a network connection was attempted")
-
-    monkeypatch.setattr(socket, "socket", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
-    monkeypatch.delenv(INCEPTION_WEIGHTS_ENV, raising=False)
+# Every test here runs as on a fresh offline machine (the offline fixture of conftest.py).
+pytestmark = pytest.mark.usefixtures("offline")
 
 
 def run_script(monkeypatch, name: str, *args: object) -> None:
@@ -38,7 +26,7 @@ def run_script(monkeypatch, name: str, *args: object) -> None:
 
 
 def write_split(folder: Path, split: str, images: np.ndarray, labels: np.ndarray, **meta: object) -> Path:
-    """A prepared split as notes/contracts.md describes it: ``<split>.npz`` and its ``<split>.json``."""
+    """A prepared split as docs/contracts.md describes it: ``<split>.npz`` and its ``<split>.json``."""
     folder.mkdir(parents=True, exist_ok=True)
     np.savez(folder / f"{split}.npz", images=images, labels=labels)
     sidecar = {

@@ -12,6 +12,9 @@ from trainfiles import run, train_command, write_tiny_dataset
 from ddpm.training import load_model_checkpoint
 from ddpm.training.checkpoint import STATE_FORMAT, load_torch
 
+# Slow (kills and restarts training processes): deselected in the quick tier; `python -m pytest -m slow` runs it.
+pytestmark = pytest.mark.slow
+
 STEPS = 60
 
 

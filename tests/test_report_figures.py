@@ -72,7 +72,7 @@ def checkpoints(tmp_path_factory) -> dict[str, Path]:
 
 
 def _split(folder: Path, labels: np.ndarray, channels: int = 1, **meta: object) -> Path:
-    """A prepared test split as notes/contracts.md describes it."""
+    """A prepared test split as docs/contracts.md describes it."""
     folder.mkdir(parents=True, exist_ok=True)
     images = np.random.default_rng(0).integers(0, 256, (len(labels), 8, 8, channels)).astype(np.uint8)
     np.savez(folder / "test.npz", images=images, labels=labels)
@@ -283,7 +283,7 @@ def test_plot_loss_curves_and_fid_scripts(monkeypatch, tmp_path):
     "name, args",
     [
         ("plot_denoiser.py", ["--checkpoint", "{missing}", "--data", "{split}", "--out", "{out}"]),
-        ("plot_steps.py", ["--checkpoint", "{missing}", "--out", "{out}"]),
+        ("plot_steps.py", ["--checkpoint", "{missing}", "--steps", "5", "--out", "{out}"]),
         ("sample.py", ["--checkpoint", "{missing}", "--runs", "[{{}}]", "--out-dir", "{out}.d", "--trajectory-npz", "{out}.npz", "--trajectory-gif", "{out}"]),
         ("plot_forward_process.py", ["--data", "{missing}", "--diffusion", "{{}}", "--out", "{out}"]),
         ("plot_loss_curves.py", ["--log", "{missing}", "--out", "{out}"]),

@@ -88,7 +88,11 @@ def test_divergence_stops_with_a_clear_error_and_keeps_the_last_good_state(tmp_p
         train(MODEL, SPEC, DIFFUSION, _training(steps=60, lr=1e30, grad_clip=0.0, warmup_steps=0), data, files, progress=False)
     kept = load_torch(files.state, STATE_FORMAT)
     assert all(torch.isfinite(v).all() for v in kept["model"].values())
-    assert not files.checkpoint.exists() or good["step"] == 6
+    # The finished run's checkpoint is not replaced by weights of the diverged one.
+    assert good["step"] == 6
+    checkpoint = load_model_checkpoint(files.checkpoint)
+    assert checkpoint.meta["steps"] == 6
+    assert all(torch.isfinite(v).all() for v in checkpoint.model.state_dict().values())
 
 
 def test_time_budget_ends_the_run_early_with_a_checkpoint(tmp_path):

@@ -1,8 +1,9 @@
 """The Snakemake workflow: the smoke run end to end, the report, lint, and bad configs.
 
+Every test runs Snakemake in a copy of the repository in a temporary folder, never in the checkout.
 The smoke run (every rule of the DAG on tiny synthetic data, CPU; the ``smoke_run`` fixture of
-conftest.py) runs once per session in a copy of the repository in a temporary folder; the other
-tests read its outputs.
+conftest.py) runs once per session; the tests that need it read its outputs. All are slow:
+`python -m pytest -m slow` (or .ci/run) runs them.
 """
 
 import csv
@@ -14,7 +15,15 @@ from PIL import Image
 
 from workflow_runs import REPO, copy_repo, snakemake
 
+pytestmark = pytest.mark.slow
+
 SMOKE_EXPERIMENTS = yaml.safe_load((REPO / "config/smoke.yaml").read_text())["run"]
+
+
+@pytest.fixture(scope="module")
+def checkout_copy(tmp_path_factory):
+    """A copy of the repository for dry runs (Snakemake writes its .snakemake folder there)."""
+    return copy_repo(tmp_path_factory.mktemp("checkout"))
 
 
 def _rows(path):
@@ -22,7 +31,6 @@ def _rows(path):
         return list(csv.DictReader(f))
 
 
-@pytest.mark.slow
 def test_smoke_run_writes_tables_with_numbers(smoke_run):
     tables = smoke_run / "results/tables"
     experiments = _rows(tables / "experiments.csv")
@@ -42,7 +50,6 @@ def test_smoke_run_writes_tables_with_numbers(smoke_run):
     assert "| experiment |" in (tables / "experiments.md").read_text()
 
 
-@pytest.mark.slow
 def test_smoke_run_writes_every_figure(smoke_run):
     results = smoke_run / "results"
     pngs = [results / "figures/schedules.png"]
@@ -61,7 +68,6 @@ def test_smoke_run_writes_every_figure(smoke_run):
     assert all(png.with_suffix(".pdf").read_bytes().startswith(b"%PDF") for png in figures)
 
 
-@pytest.mark.slow
 def test_a_finished_run_has_nothing_left_to_do_and_makes_a_report(smoke_run):
     dry = snakemake(smoke_run, "-n", "--configfile", "config/smoke.yaml")
     assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout[-3000:]
@@ -71,10 +77,10 @@ def test_a_finished_run_has_nothing_left_to_do_and_makes_a_report(smoke_run):
     assert "forward process" in html.lower() and len(html) > 100_000
 
 
-def test_lint_and_a_dry_run_of_the_full_config_pass():
-    lint = snakemake(REPO, "--lint")
+def test_lint_and_a_dry_run_of_the_full_config_pass(checkout_copy):
+    lint = snakemake(checkout_copy, "--lint")
     assert lint.returncode == 0, lint.stdout[-3000:]
-    dry = snakemake(REPO, "-n", "--directory", str(REPO))
+    dry = snakemake(checkout_copy, "-n")
     assert dry.returncode == 0, dry.stderr[-3000:]
     for exp in ("mnist_uncond", "captcha_text", "mnist_toy"):
         assert f"results/experiments/{exp}/model.pt" in dry.stdout
@@ -99,8 +105,8 @@ def _bad_config(tmp_path, edit):
         (lambda c: c["run"].append("nope"), "run lists 'nope'"),
     ],
 )
-def test_bad_configs_stop_before_any_job(tmp_path, edit, message):
-    result = snakemake(REPO, "-n", "--configfile", str(_bad_config(tmp_path, edit)))
+def test_bad_configs_stop_before_any_job(checkout_copy, tmp_path, edit, message):
+    result = snakemake(checkout_copy, "-n", "--configfile", str(_bad_config(tmp_path, edit)))
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
 
@@ -120,7 +126,6 @@ def test_a_missing_dataset_offline_stops_before_training_with_the_fix(tmp_path):
     assert not (root / "results/experiments").exists()
 
 
-@pytest.mark.slow
 def test_the_smoke_run_again_from_empty_results_writes_byte_identical_tables(smoke_run, tmp_path):
     """Fixed steps and seeds: a second run from scratch reproduces every CSV table byte for byte."""
     again = copy_repo(tmp_path / "again")

@@ -1,4 +1,4 @@
-"""The prepared-dataset files shared with training and evaluation (see notes/contracts.md).
+"""The prepared-dataset files shared with training and evaluation (see docs/contracts.md).
 
 ``<dir>/{train,val,test}.npz`` hold ``images`` (uint8, N x H x W x C, ink bright) and ``labels``
 (int64 class indices, a unicode array of texts, or int64 zeros when unlabelled); ``<dir>/<split>.json``
@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ddpm.errors import DataError
+from ddpm.images import check_images
 from ddpm.io import load_npz, read_json, save_npz, write_json
 
 SPLITS = ("train", "val", "test")
@@ -51,8 +52,9 @@ def load_split(npz_path: str | os.PathLike) -> Split:
     arrays = load_npz(path)
     meta = read_json(path.with_suffix(".json"))
     images, labels = arrays.get("images"), arrays.get("labels")
-    if images is None or labels is None or images.dtype != np.uint8 or images.ndim != 4:
-        raise DataError(f"{path}: expected uint8 `images` (N, H, W, C) and `labels`; prepare the dataset again")
+    if images is None or labels is None:
+        raise DataError(f"{path}: expected arrays `images` and `labels`, found {sorted(arrays)}; prepare the dataset again")
+    check_images(images, str(path), fix="prepare the dataset again")
     shape = list(images.shape[1:])
     if len(labels) != len(images) or meta.get("count") != len(images) or meta.get("image_shape") != shape:
         raise DataError(
@@ -94,10 +96,9 @@ def _check(prepared: PreparedDataset) -> None:
         raise ValueError(f"{len(prepared.class_glyphs)} class glyphs for {len(prepared.class_names)} class names")
     shapes = {images.shape[1:] for images, _ in prepared.splits.values()}
     for split, (images, labels) in prepared.splits.items():
-        if len(images) == 0:
-            raise DataError(f"the {split} split is empty; give it a larger size in the dataset's options")
-        if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3) or len(shapes) != 1:
-            raise ValueError(f"{split}: images must be uint8 (N, H, W, 1 or 3) of one shape, got {images.shape}")
+        check_images(images, f"the {split} split", fix="give it a larger size in the dataset's options" if len(images) == 0 else "")
+        if len(shapes) != 1:
+            raise ValueError(f"the splits' images differ in shape: {sorted(shapes)}")
         if len(labels) != len(images):
             raise ValueError(f"{split}: {len(labels)} labels for {len(images)} images")
         if (labels.dtype.kind == "U") != (prepared.label_kind == "text") or labels.dtype.kind not in "Ui":

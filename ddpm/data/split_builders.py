@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image
@@ -35,11 +35,17 @@ from ddpm.data.stanford_cars import (
 )
 from ddpm.errors import ConfigError, DataError
 
-if TYPE_CHECKING:
-    from ddpm.data.registry import Source
-
 Options = Mapping[str, Any]
 LETTER_BOX_FRACTION = 28 / 32  # letters fill 28x28 of 32x32: strokes and dots stay off the border
+
+
+class Source(Protocol):
+    """What a split builder reads of its source's registry entry (:class:`ddpm.data.registry.Source`).
+
+    A protocol rather than an import: the registry imports the builders, so they cannot import it.
+    """
+
+    class_names: tuple[str, ...]
 
 
 def prepare_idx(source: Source, raw: Mapping[str, Path], options: Options) -> PreparedDataset:

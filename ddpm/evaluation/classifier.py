@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ddpm.errors import ConfigError, DataError
-from ddpm.evaluation.images import check_images, image_batches
+from ddpm.images import check_images, image_batches
 from ddpm.io import atomic_path
 
 

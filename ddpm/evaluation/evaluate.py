@@ -17,7 +17,7 @@ from ddpm.evaluation.classifier import load_classifier
 from ddpm.evaluation.conditional import conditional_accuracy
 from ddpm.evaluation.features import build_extractor
 from ddpm.evaluation.fid import MetricConfig, ReferenceStats, score_against_reference
-from ddpm.evaluation.images import check_images
+from ddpm.images import check_images
 
 
 def evaluate_sample_set(

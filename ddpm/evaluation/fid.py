@@ -19,7 +19,7 @@ from torchmetrics.image.kid import KernelInceptionDistance
 
 from ddpm.errors import ConfigError, DataError, FeaturesUnavailableError, ReferenceMismatchError
 from ddpm.evaluation.features import FeatureExtractor
-from ddpm.evaluation.images import check_images, image_batches
+from ddpm.images import check_images, image_batches
 from ddpm.io import load_npz, save_npz
 
 

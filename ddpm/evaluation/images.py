@@ -1,45 +1,18 @@
-"""The image contract on the evaluation side: uint8 (N, H, W, C) arrays, C = 1 or 3 (notes/contracts.md).
+"""Sample files on the evaluation side: ``images`` (checked by :func:`ddpm.images.check_images`) and
+the requested ``labels`` (docs/contracts.md).
 
-Prepared splits and sample files are read here with numpy and json directly, so evaluation depends on
-the file formats only, not on the code that writes them.
+They are read with numpy directly, so evaluation depends on the file format only, not on the code
+that writes it.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Iterator
-
 import numpy as np
-import torch
 
 from ddpm.errors import DataError
+from ddpm.images import check_images
 from ddpm.io import load_npz
-
-
-def check_images(images: np.ndarray, *, source: str) -> None:
-    """Raise :class:`DataError` unless ``images`` is a uint8 (N, H, W, C) array with C = 1 or 3."""
-    if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 4:
-        shape = getattr(images, "shape", None)
-        dtype = getattr(images, "dtype", type(images).__name__)
-        raise DataError(f"{source}: images must be a uint8 array of shape (N, H, W, C), got {dtype} {shape}")
-    if images.shape[-1] not in (1, 3):
-        raise DataError(
-            f"{source}: images have {images.shape[-1]} channels in the last axis; expected 1 or 3 "
-            "(channels last, as notes/contracts.md specifies)"
-        )
-    if len(images) == 0:
-        raise DataError(f"{source}: holds no images")
-
-
-def image_batches(images: np.ndarray, batch_size: int, device: torch.device | str) -> Iterator[torch.Tensor]:
-    """Yield uint8 (B, C, H, W) tensors on ``device``.
-
-    Each is a permuted view of NHWC memory, i.e. already channels-last, which is what convolutions on
-    CUDA prefer; the host-to-device copies are asynchronous.
-    """
-    for start in range(0, len(images), batch_size):
-        batch = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size]))
-        yield batch.to(device, non_blocking=True).permute(0, 3, 1, 2)
 
 
 def read_samples(npz_path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from ddpm.errors import DataError, TrainingDivergedError
 from ddpm.evaluation.classifier import ClassifierConfig, ImageClassifier, Judge, TextRecognizer, predict
 from ddpm.evaluation.conditional import class_accuracy, text_accuracy
-from ddpm.evaluation.images import check_images
+from ddpm.images import check_images
 
 History = list[dict[str, float]]
 

@@ -24,9 +24,13 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from ddpm.config import ModelConfig
 from ddpm.errors import ConfigError
 from ddpm.models.conditioning import ClassEmbedding, TextEncoder
 from ddpm.models.layers import AttentionBlock, Downsample, ResBlock, Upsample, group_norm, timestep_embedding, zero_init
+
+# The architecture's defaults are ModelConfig's: one home for them.
+_DEFAULTS = ModelConfig()
 
 
 class UNet(nn.Module):
@@ -38,6 +42,7 @@ class UNet(nn.Module):
         base_channels, channel_mult, num_res_blocks, attention_resolutions, dropout: as in Ho et al.;
             ``attention_resolutions`` lists feature-map *heights* at which to attend.
         num_heads: attention heads (Ho et al. use 1).
+            Left out, each of these takes :class:`ddpm.config.ModelConfig`'s default.
         num_classes: >0 for class conditioning (adds a null class for guidance).
         text_vocab_size, text_length: >0 for text conditioning (see :class:`CharTokenizer`).
         text_dim, text_layers: width and depth of the text encoder.
@@ -47,18 +52,18 @@ class UNet(nn.Module):
         self,
         image_channels: int,
         image_size: tuple[int, int],
-        base_channels: int = 128,
-        channel_mult: Sequence[int] = (1, 2, 2, 2),
-        num_res_blocks: int = 2,
-        attention_resolutions: Sequence[int] = (16,),
-        dropout: float = 0.1,
-        num_heads: int = 1,
+        base_channels: int = _DEFAULTS.base_channels,
+        channel_mult: Sequence[int] = _DEFAULTS.channel_mult,
+        num_res_blocks: int = _DEFAULTS.num_res_blocks,
+        attention_resolutions: Sequence[int] = _DEFAULTS.attention_resolutions,
+        dropout: float = _DEFAULTS.dropout,
+        num_heads: int = _DEFAULTS.num_heads,
         num_classes: int = 0,
         text_vocab_size: int = 0,
         text_length: int = 0,
         text_null_id: int = 0,
-        text_dim: int = 128,
-        text_layers: int = 2,
+        text_dim: int = _DEFAULTS.text_dim,
+        text_layers: int = _DEFAULTS.text_layers,
     ):
         super().__init__()
         height, width = image_size

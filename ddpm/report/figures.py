@@ -24,15 +24,15 @@ from ddpm.config import SamplerConfig, SamplingConfig
 from ddpm.diffusion import GaussianDiffusion
 from ddpm.errors import ConfigError, DataError
 from ddpm.evaluation.features import FEATURE_SETS
+from ddpm.images import check_images, from_model_range, images_to_tensor, to_model_range
 from ddpm.labels import conditions
-from ddpm.report.grids import check_images, image_rows_figure
+from ddpm.report.grids import image_rows_figure
 from ddpm.report.results import RunResult, TrainLog
 from ddpm.report.style import COLUMN_WIDTH, TEXT_WIDTH, new_figure, save_figure, set_title, title_text
 from ddpm.runtime import place
 from ddpm.generation import sample_set
 from ddpm.schedules import NoiseSchedule
 from ddpm.toy_diffusion import ToyDiffusion, corrupt
-from ddpm.training.batches import from_model_range, images_to_tensor, to_model_range
 from ddpm.training.checkpoint import LoadedModel
 
 Diffusion = GaussianDiffusion | ToyDiffusion

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 
 from ddpm.config import SamplerConfig
 from ddpm.errors import DataError
+from ddpm.images import check_images
 from ddpm.report.results import sampler_series
 from ddpm.report.style import FONT_SIZE, TEXT_WIDTH, TITLE_SIZE, new_figure, save_figure, title_text, wrap_title
 
@@ -35,15 +36,6 @@ _CELL_TITLE_LINE_SPACING = 1.35  # room for a square root or a bar between the l
 _ROW_GAP_INCHES = 0.03
 _MARGIN_INCHES = 0.03
 _LABEL_CHAR_INCHES = 0.06  # width of one character of a row label
-
-
-def check_images(images: np.ndarray, source: str) -> None:
-    """Raise unless ``images`` is a non-empty uint8 (N, H, W, C) array with 1 or 3 channels."""
-    if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
-        shape = getattr(images, "shape", None)
-        raise DataError(f"{source}: expected uint8 images of shape (N, H, W, 1 or 3), got {getattr(images, 'dtype', type(images))} {shape}")
-    if len(images) == 0:
-        raise DataError(f"{source}: no images to show")
 
 
 def label_titles(labels: np.ndarray | None, class_names: Sequence[str], fallback: Sequence[str]) -> list[str]:

@@ -12,23 +12,7 @@ import numpy as np
 import torch
 
 from ddpm.errors import DataError
-
-
-def images_to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
-    """uint8 (N, H, W, C) -> uint8 (N, C, H, W) on ``device`` (a channels-last view of the same memory)."""
-    if images.dtype != np.uint8 or images.ndim != 4:
-        raise DataError(f"expected uint8 images of shape (N, H, W, C), got {images.dtype} {images.shape}")
-    return torch.from_numpy(np.ascontiguousarray(images)).to(device).permute(0, 3, 1, 2)
-
-
-def to_model_range(images_uint8: torch.Tensor) -> torch.Tensor:
-    """uint8 [0, 255] -> float32 [-1, 1]."""
-    return images_uint8.float() / 127.5 - 1.0
-
-
-def from_model_range(images: torch.Tensor) -> torch.Tensor:
-    """float [-1, 1] (N, C, H, W) -> uint8 [0, 255] (N, H, W, C) on the CPU."""
-    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu()
+from ddpm.images import images_to_tensor, to_model_range
 
 
 class DeviceBatches:

@@ -7,9 +7,9 @@ import torch
 from torch import nn
 
 from ddpm.diffusion import GaussianDiffusion
+from ddpm.images import images_to_tensor, to_model_range
 from ddpm.runtime import autocast, memory_format
 from ddpm.toy_diffusion import ToyDiffusion
-from ddpm.training.batches import images_to_tensor, to_model_range
 
 
 @torch.no_grad()

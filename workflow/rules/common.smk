@@ -1,5 +1,5 @@
 # Config validation and the helpers every rule file uses. Paths of results are defined here and
-# nowhere else; the ddpm package never sees them.
+# nowhere else ("Result paths" below); the ddpm package never sees them.
 import json
 import os
 import re
@@ -127,8 +127,50 @@ wildcard_constraints:
     features="|".join(FEATURE_SETS),
 
 
+# Result paths: every `results/...` pattern is written here once, with its wildcards; rules use the
+# pattern as it is, and functions fill in what they know with fill().
+RAW_DIR = "results/raw/{dataset}"
+RAW_MANIFEST = f"{RAW_DIR}/MANIFEST.json"
+DATA_DIR = "results/data/{dataset}"
+DATA_SPLIT = f"{DATA_DIR}/{{split}}.{{ext}}"  # ext: npz (arrays) or json (sidecar)
+DATA_GRID = f"{DATA_DIR}/grid.png"
+SPLITS = ("train", "val", "test")
+CLASSIFIER_DIR = "results/classifiers/{dataset}"
+CLASSIFIER = f"{CLASSIFIER_DIR}/classifier.pt"
+CLASSIFIER_METRICS = f"{CLASSIFIER_DIR}/metrics.json"
+FID_REFERENCE = "results/fid_refs/{dataset}/{features}.npz"
+EXP_DIR = "results/experiments/{exp}"
+MODEL = f"{EXP_DIR}/model.pt"
+TRAIN_STATE = f"{EXP_DIR}/state.pt"
+TRAIN_LOG = f"{EXP_DIR}/train_log.csv"
+PROVENANCE = f"{EXP_DIR}/provenance.json"
+TEST_LOSS = f"{EXP_DIR}/test_loss.json"
+SAMPLES = (
+    f"{EXP_DIR}/samples/{{run}}.{{ext}}"  # ext: npz (images), png (grid), json (info)
+)
+SAMPLE_METRICS = f"{EXP_DIR}/metrics/{{run}}.json"
+TRAJECTORY = f"{EXP_DIR}/trajectory.{{ext}}"  # ext: npz (frames) or gif
+FIGURES_DIR = "results/figures"
+# Every figure is written as PDF (vector) and PNG: ext is pdf or png.
+SCHEDULES_FIGURE = f"{FIGURES_DIR}/schedules.{{ext}}"
+EXP_FIGURE = f"{FIGURES_DIR}/{{exp}}/{{figure}}.{{ext}}"
+DATA_SPLIT_FIGURE = f"{FIGURES_DIR}/data/{{dataset}}/{{split}}.{{ext}}"
+TABLES_DIR = "results/tables"
+
+
+# Sampling-step counts of the steps figure ("all" = the diffusion's T).
+STEPS_FIGURE_COUNTS = ("5", "20", "all")
+
+
+def fill(pattern, **values):
+    """A path pattern with the given wildcards filled in; the others stay wildcards."""
+    return re.sub(
+        r"\{(\w+)\}", lambda m: str(values.get(m.group(1), m.group(0))), pattern
+    )
+
+
 def exp_dir(exp):
-    return f"results/experiments/{exp}"
+    return fill(EXP_DIR, exp=exp)
 
 
 def dataset_of(exp):
@@ -136,7 +178,7 @@ def dataset_of(exp):
 
 
 def split_of(exp, split):
-    return f"results/data/{dataset_of(exp)}/{split}.npz"
+    return fill(DATA_SPLIT, dataset=dataset_of(exp), split=split, ext="npz")
 
 
 def section_json(exp, key):
@@ -165,16 +207,15 @@ def needs_test_texts(exp):
 
 
 def experiment_targets(exp):
-    d = exp_dir(exp)
     runs = list(runs_of(exp))
     return [
-        f"{d}/model.pt",
-        f"{d}/trajectory.gif",
-        f"{d}/test_loss.json",
-        *[f"{d}/samples/{run}.png" for run in runs],
-        *[f"{d}/metrics/{run}.json" for run in runs],
+        fill(MODEL, exp=exp),
+        fill(TRAJECTORY, exp=exp, ext="gif"),
+        fill(TEST_LOSS, exp=exp),
+        *[fill(SAMPLES, exp=exp, run=run, ext="png") for run in runs],
+        *[fill(SAMPLE_METRICS, exp=exp, run=run) for run in runs],
         *[
-            f"results/figures/{exp}/{figure}.{ext}"
+            fill(EXP_FIGURE, exp=exp, figure=figure, ext=ext)
             for figure in (
                 "forward_process",
                 "denoiser",
@@ -186,11 +227,11 @@ def experiment_targets(exp):
             for ext in ("png", "pdf")
         ],
         *[
-            f"results/figures/data/{dataset_of(exp)}/{split}.{ext}"
+            fill(DATA_SPLIT_FIGURE, dataset=dataset_of(exp), split=split, ext=ext)
             for split in ("train", "test")
             for ext in ("png", "pdf")
         ],
-        f"results/data/{dataset_of(exp)}/grid.png",
+        fill(DATA_GRID, dataset=dataset_of(exp)),
     ]
 
 
@@ -205,7 +246,7 @@ def experiment_has_schedule(exp):
 
 
 TABLES = expand(
-    "results/tables/{table}.{ext}",
+    f"{TABLES_DIR}/{{table}}.{{ext}}",
     table=("main", "samples", "experiments"),
     ext=("csv", "md", "tex"),
 )
@@ -236,15 +277,14 @@ def table_inputs():
     """Per experiment in `run`: the files make_tables.py reads."""
     inputs = {}
     for exp in config["run"]:
-        d = exp_dir(exp)
         inputs[exp] = {
-            "provenance": f"{d}/provenance.json",
-            "test_loss": f"{d}/test_loss.json",
-            "classifier_metrics": f"results/classifiers/{dataset_of(exp)}/metrics.json",
+            "provenance": fill(PROVENANCE, exp=exp),
+            "test_loss": fill(TEST_LOSS, exp=exp),
+            "classifier_metrics": fill(CLASSIFIER_METRICS, dataset=dataset_of(exp)),
             "runs": {
                 run: {
-                    "metrics": f"{d}/metrics/{run}.json",
-                    "info": f"{d}/samples/{run}.json",
+                    "metrics": fill(SAMPLE_METRICS, exp=exp, run=run),
+                    "info": fill(SAMPLES, exp=exp, run=run, ext="json"),
                 }
                 for run in runs_of(exp)
             },

@@ -11,62 +11,58 @@ rule fetch_raw:
     input:
         image_folder_contents,
     output:
-        "results/raw/{dataset}/MANIFEST.json",
+        RAW_MANIFEST,
     log:
         "logs/fetch_raw/{dataset}.log",
     conda:
         CONDA_ENV
     params:
         source=lambda wildcards: config["datasets"][wildcards.dataset]["source"],
-        raw_dir=lambda wildcards: f"results/raw/{wildcards.dataset}",
+        raw_dir=lambda wildcards: fill(RAW_DIR, dataset=wildcards.dataset),
         options=lambda wildcards: json.dumps(
             config["datasets"][wildcards.dataset], sort_keys=True
         ),
     shell:
         "python scripts/fetch_raw.py --source {params.source:q} --raw-dir {params.raw_dir:q}"
-        " --manifest {output:q} --options {params.options:q} 2> {log:q}"
+        " --manifest {output:q} --options {params.options:q} > {log:q} 2>&1"
 
 
 rule prepare_dataset:
     input:
-        manifest="results/raw/{dataset}/MANIFEST.json",
+        manifest=RAW_MANIFEST,
     output:
-        expand(
-            "results/data/{{dataset}}/{split}.{ext}",
-            split=("train", "val", "test"),
-            ext=("npz", "json"),
-        ),
+        expand(DATA_SPLIT, split=SPLITS, ext=("npz", "json"), allow_missing=True),
     log:
         "logs/prepare_dataset/{dataset}.log",
     conda:
         CONDA_ENV
     params:
-        raw_dir=lambda wildcards: f"results/raw/{wildcards.dataset}",
-        out_dir=lambda wildcards: f"results/data/{wildcards.dataset}",
+        raw_dir=lambda wildcards: fill(RAW_DIR, dataset=wildcards.dataset),
+        out_dir=lambda wildcards: fill(DATA_DIR, dataset=wildcards.dataset),
         # The whole entry: a changed option prepares the dataset again.
         options=lambda wildcards: json.dumps(
             config["datasets"][wildcards.dataset], sort_keys=True
         ),
     shell:
         "python scripts/prepare_dataset.py --name {wildcards.dataset:q} --manifest {input.manifest:q}"
-        " --raw-dir {params.raw_dir:q} --options {params.options:q} --out-dir {params.out_dir:q} 2> {log:q}"
+        " --raw-dir {params.raw_dir:q} --options {params.options:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
 rule dataset_grid:
     input:
-        npz="results/data/{dataset}/train.npz",
-        sidecar="results/data/{dataset}/train.json",
+        npz=fill(DATA_SPLIT, split="train", ext="npz"),
+        sidecar=fill(DATA_SPLIT, split="train", ext="json"),
     output:
         png=report(
-            "results/data/{dataset}/grid.png",
+            DATA_GRID,
             caption="../report/dataset_grid.rst",
             category="Datasets",
             subcategory="{dataset}",
         ),
-        pdf="results/data/{dataset}/grid.pdf",
+        pdf=DATA_GRID.removesuffix(".png") + ".pdf",
     log:
         "logs/dataset_grid/{dataset}.log",
     conda:
         CONDA_ENV
     shell:
-        "python scripts/plot_dataset_grid.py --split {input.npz:q} --out {output.png:q} 2> {log:q}"
+        "python scripts/plot_dataset_grid.py --split {input.npz:q} --out {output.png:q} > {log:q} 2>&1"

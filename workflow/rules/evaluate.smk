@@ -5,12 +5,14 @@
 
 rule fid_reference:
     input:
-        test="results/data/{dataset}/test.npz",
-        classifier="results/classifiers/{dataset}/classifier.pt",
+        test=fill(DATA_SPLIT, split="test", ext="npz"),
+        classifier=CLASSIFIER,
     output:
-        "results/fid_refs/{dataset}/{features}.npz",
+        FID_REFERENCE,
     log:
         "logs/fid_reference/{dataset}/{features}.log",
+    benchmark:
+        "benchmarks/fid_reference/{dataset}/{features}.tsv"
     conda:
         CONDA_ENV
     resources:
@@ -22,7 +24,7 @@ rule fid_reference:
     shell:
         "python scripts/fid_reference.py --data {input.test:q} --features {wildcards.features}"
         " --classifier {input.classifier:q} {params.inception} --config {params.metrics:q}"
-        " --out {output:q} {params.device} 2> {log:q}"
+        " --out {output:q} {params.device} > {log:q} 2>&1"
 
 
 for _exp in EXPERIMENTS:
@@ -31,15 +33,15 @@ for _exp in EXPERIMENTS:
         name:
             f"evaluate_samples_{_exp}"
         input:
-            samples=[f"{exp_dir(_exp)}/samples/{run}.npz" for run in runs_of(_exp)],
+            samples=[
+                fill(SAMPLES, exp=_exp, run=run, ext="npz") for run in runs_of(_exp)
+            ],
             references=expand(
-                "results/fid_refs/{dataset}/{features}.npz",
-                dataset=dataset_of(_exp),
-                features=FEATURE_SETS,
+                FID_REFERENCE, dataset=dataset_of(_exp), features=FEATURE_SETS
             ),
-            classifier=f"results/classifiers/{dataset_of(_exp)}/classifier.pt",
+            classifier=fill(CLASSIFIER, dataset=dataset_of(_exp)),
         output:
-            [f"{exp_dir(_exp)}/metrics/{run}.json" for run in runs_of(_exp)],
+            [fill(SAMPLE_METRICS, exp=_exp, run=run) for run in runs_of(_exp)],
         log:
             f"logs/evaluate_samples/{_exp}.log",
         benchmark:
@@ -61,12 +63,14 @@ for _exp in EXPERIMENTS:
 
 rule test_loss:
     input:
-        checkpoint="results/experiments/{exp}/model.pt",
+        checkpoint=MODEL,
         test=lambda w: split_of(w.exp, "test"),
     output:
-        "results/experiments/{exp}/test_loss.json",
+        TEST_LOSS,
     log:
         "logs/test_loss/{exp}.log",
+    benchmark:
+        "benchmarks/test_loss/{exp}.tsv"
     conda:
         CONDA_ENV
     resources:
@@ -76,4 +80,4 @@ rule test_loss:
         device=DEVICE_FLAG,
     shell:
         "python scripts/evaluate_loss.py --checkpoint {input.checkpoint:q} --test {input.test:q}"
-        " --evaluation {params.evaluation:q} --out {output:q} {params.device} 2> {log:q}"
+        " --evaluation {params.evaluation:q} --out {output:q} {params.device} > {log:q} 2>&1"

@@ -5,31 +5,31 @@
 rule plot_schedules:
     output:
         png=figure(
-            "results/figures/schedules.png",
+            fill(SCHEDULES_FIGURE, ext="png"),
             "schedules",
             "Diffusion",
             "Schedules",
             {"figure": "beta schedules"},
         ),
-        pdf="results/figures/schedules.pdf",
+        pdf=fill(SCHEDULES_FIGURE, ext="pdf"),
     log:
         "logs/plot_schedules.log",
     conda:
         CONDA_ENV
     shell:
-        "python scripts/plot_schedules.py --out {output.png:q} 2> {log:q}"
+        "python scripts/plot_schedules.py --out {output.png:q} > {log:q} 2>&1"
 
 
 rule plot_experiment_schedule:
     output:
         png=figure(
-            "results/figures/{exp}/schedule.png",
+            fill(EXP_FIGURE, figure="schedule", ext="png"),
             "experiment_schedule",
             "{exp}",
             "Diffusion",
             {"experiment": "{exp}", "figure": "schedule constants"},
         ),
-        pdf="results/figures/{exp}/schedule.pdf",
+        pdf=fill(EXP_FIGURE, figure="schedule", ext="pdf"),
     log:
         "logs/plot_experiment_schedule/{exp}.log",
     conda:
@@ -39,21 +39,21 @@ rule plot_experiment_schedule:
         description=lambda w: description_of(w.exp),
     shell:
         "python scripts/plot_schedules.py --diffusion {params.diffusion:q} --description {params.description:q}"
-        " --out {output.png:q} 2> {log:q}"
+        " --out {output.png:q} > {log:q} 2>&1"
 
 
 rule plot_dataset_split:
     input:
-        "results/data/{dataset}/{split}.npz",
+        fill(DATA_SPLIT, ext="npz"),
     output:
         png=report(
-            "results/figures/data/{dataset}/{split}.png",
+            fill(DATA_SPLIT_FIGURE, ext="png"),
             caption="../report/dataset_split.rst",
             category="Datasets",
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "split": "{split}"},
         ),
-        pdf="results/figures/data/{dataset}/{split}.pdf",
+        pdf=fill(DATA_SPLIT_FIGURE, ext="pdf"),
     log:
         "logs/plot_dataset_split/{dataset}/{split}.log",
     wildcard_constraints:
@@ -61,7 +61,7 @@ rule plot_dataset_split:
     conda:
         CONDA_ENV
     shell:
-        "python scripts/plot_dataset_grid.py --split {input:q} --out {output.png:q} 2> {log:q}"
+        "python scripts/plot_dataset_grid.py --split {input:q} --out {output.png:q} > {log:q} 2>&1"
 
 
 rule plot_forward_process:
@@ -69,13 +69,13 @@ rule plot_forward_process:
         data=lambda w: split_of(w.exp, "test"),
     output:
         png=figure(
-            "results/figures/{exp}/forward_process.png",
+            fill(EXP_FIGURE, figure="forward_process", ext="png"),
             "forward_process",
             "{exp}",
             "Diffusion",
             {"experiment": "{exp}", "figure": "forward process"},
         ),
-        pdf="results/figures/{exp}/forward_process.pdf",
+        pdf=fill(EXP_FIGURE, figure="forward_process", ext="pdf"),
     log:
         "logs/plot_forward_process/{exp}.log",
     conda:
@@ -85,24 +85,26 @@ rule plot_forward_process:
         description=lambda w: description_of(w.exp),
     shell:
         "python scripts/plot_forward_process.py --data {input.data:q} --diffusion {params.diffusion:q}"
-        " --description {params.description:q} --out {output.png:q} 2> {log:q}"
+        " --description {params.description:q} --out {output.png:q} > {log:q} 2>&1"
 
 
 rule plot_denoiser:
     input:
-        checkpoint="results/experiments/{exp}/model.pt",
+        checkpoint=MODEL,
         data=lambda w: split_of(w.exp, "test"),
     output:
         png=figure(
-            "results/figures/{exp}/denoiser.png",
+            fill(EXP_FIGURE, figure="denoiser", ext="png"),
             "denoiser",
             "{exp}",
             "Denoising",
             {"experiment": "{exp}", "figure": "denoiser input and output"},
         ),
-        pdf="results/figures/{exp}/denoiser.pdf",
+        pdf=fill(EXP_FIGURE, figure="denoiser", ext="pdf"),
     log:
         "logs/plot_denoiser/{exp}.log",
+    benchmark:
+        "benchmarks/plot_denoiser/{exp}.tsv"
     conda:
         CONDA_ENV
     resources:
@@ -112,29 +114,35 @@ rule plot_denoiser:
         description=lambda w: description_of(w.exp),
     shell:
         "python scripts/plot_denoiser.py --checkpoint {input.checkpoint:q} --data {input.data:q}"
-        " --description {params.description:q} --out {output.png:q} {params.device} 2> {log:q}"
+        " --description {params.description:q} --out {output.png:q} {params.device} > {log:q} 2>&1"
 
 
 rule plot_steps:
     input:
-        checkpoint="results/experiments/{exp}/model.pt",
+        checkpoint=MODEL,
         test=lambda w: split_of(w.exp, "test") if needs_test_texts(w.exp) else [],
     output:
         png=figure(
-            "results/figures/{exp}/steps.png",
+            fill(EXP_FIGURE, figure="steps", ext="png"),
             "steps",
             "{exp}",
             "Samples",
-            {"experiment": "{exp}", "figure": "5, 20 and all steps"},
+            {
+                "experiment": "{exp}",
+                "figure": f"{', '.join(STEPS_FIGURE_COUNTS)} steps",
+            },
         ),
-        pdf="results/figures/{exp}/steps.pdf",
+        pdf=fill(EXP_FIGURE, figure="steps", ext="pdf"),
     log:
         "logs/plot_steps/{exp}.log",
+    benchmark:
+        "benchmarks/plot_steps/{exp}.tsv"
     conda:
         CONDA_ENV
     resources:
         gpu=1,
     params:
+        steps=STEPS_FIGURE_COUNTS,
         sampling=lambda w: sampling_json(w.exp),
         test=lambda w: test_split_flag(w.exp),
         device=DEVICE_FLAG,
@@ -142,21 +150,21 @@ rule plot_steps:
     shell:
         "python scripts/plot_steps.py --checkpoint {input.checkpoint:q} --steps 5 20 all"
         " --sampling {params.sampling:q} {params.test} --description {params.description:q}"
-        " --out {output.png:q} {params.device} 2> {log:q}"
+        " --out {output.png:q} {params.device} > {log:q} 2>&1"
 
 
 rule plot_loss_curves:
     input:
-        "results/experiments/{exp}/train_log.csv",
+        TRAIN_LOG,
     output:
         png=figure(
-            "results/figures/{exp}/loss_curves.png",
+            fill(EXP_FIGURE, figure="loss_curves", ext="png"),
             "loss_curves",
             "{exp}",
             "Training",
             {"experiment": "{exp}", "figure": "loss curves"},
         ),
-        pdf="results/figures/{exp}/loss_curves.pdf",
+        pdf=fill(EXP_FIGURE, figure="loss_curves", ext="pdf"),
     log:
         "logs/plot_loss_curves/{exp}.log",
     conda:
@@ -165,26 +173,26 @@ rule plot_loss_curves:
         description=lambda w: description_of(w.exp),
     shell:
         "python scripts/plot_loss_curves.py --log {input:q} --description {params.description:q}"
-        " --out {output.png:q} 2> {log:q}"
+        " --out {output.png:q} > {log:q} 2>&1"
 
 
 rule plot_fid_vs_steps:
     input:
         metrics=lambda w: [
-            f"{exp_dir(w.exp)}/metrics/{run}.json" for run in runs_of(w.exp)
+            fill(SAMPLE_METRICS, exp=w.exp, run=run) for run in runs_of(w.exp)
         ],
         info=lambda w: [
-            f"{exp_dir(w.exp)}/samples/{run}.json" for run in runs_of(w.exp)
+            fill(SAMPLES, exp=w.exp, run=run, ext="json") for run in runs_of(w.exp)
         ],
     output:
         png=figure(
-            "results/figures/{exp}/fid_vs_steps.png",
+            fill(EXP_FIGURE, figure="fid_vs_steps", ext="png"),
             "fid_vs_steps",
             "{exp}",
             "Evaluation",
             {"experiment": "{exp}", "figure": "FID vs steps"},
         ),
-        pdf="results/figures/{exp}/fid_vs_steps.pdf",
+        pdf=fill(EXP_FIGURE, figure="fid_vs_steps", ext="pdf"),
     log:
         "logs/plot_fid_vs_steps/{exp}.log",
     conda:
@@ -193,7 +201,7 @@ rule plot_fid_vs_steps:
         description=lambda w: description_of(w.exp),
     shell:
         "python scripts/plot_fid_vs_steps.py --metrics {input.metrics:q} --info {input.info:q}"
-        " --description {params.description:q} --out {output.png:q} 2> {log:q}"
+        " --description {params.description:q} --out {output.png:q} > {log:q} 2>&1"
 
 
 rule make_tables:
@@ -215,5 +223,6 @@ rule make_tables:
         CONDA_ENV
     params:
         inputs=json.dumps(table_inputs(), sort_keys=True),
+        out_dir=lambda w, output: Path(output[0]).parent,
     shell:
-        "python scripts/make_tables.py --inputs {params.inputs:q} --out-dir results/tables 2> {log:q}"
+        "python scripts/make_tables.py --inputs {params.inputs:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"

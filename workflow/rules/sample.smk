@@ -9,13 +9,15 @@ for _exp in EXPERIMENTS:
         name:
             f"sample_{_exp}"
         input:
-            checkpoint=f"{exp_dir(_exp)}/model.pt",
+            checkpoint=fill(MODEL, exp=_exp),
             test=split_of(_exp, "test") if needs_test_texts(_exp) else [],
         output:
-            samples=[f"{exp_dir(_exp)}/samples/{run}.npz" for run in runs_of(_exp)],
+            samples=[
+                fill(SAMPLES, exp=_exp, run=run, ext="npz") for run in runs_of(_exp)
+            ],
             grids=[
                 report(
-                    f"{exp_dir(_exp)}/samples/{run}.png",
+                    fill(SAMPLES, exp=_exp, run=run, ext="png"),
                     caption="../report/samples_grid.rst",
                     category=_exp,
                     subcategory="Samples",
@@ -23,11 +25,13 @@ for _exp in EXPERIMENTS:
                 )
                 for run in runs_of(_exp)
             ],
-            grids_pdf=[f"{exp_dir(_exp)}/samples/{run}.pdf" for run in runs_of(_exp)],
-            info=[f"{exp_dir(_exp)}/samples/{run}.json" for run in runs_of(_exp)],
-            frames=f"{exp_dir(_exp)}/trajectory.npz",
+            grids_pdf=[
+                fill(SAMPLES, exp=_exp, run=run, ext="pdf") for run in runs_of(_exp)
+            ],
+            info=[fill(SAMPLES, exp=_exp, run=run, ext="json") for run in runs_of(_exp)],
+            frames=fill(TRAJECTORY, exp=_exp, ext="npz"),
             gif=report(
-                f"{exp_dir(_exp)}/trajectory.gif",
+                fill(TRAJECTORY, exp=_exp, ext="gif"),
                 caption="../report/trajectory.rst",
                 category=_exp,
                 subcategory="Denoising",
@@ -46,7 +50,7 @@ for _exp in EXPERIMENTS:
             runs=json.dumps(EXPERIMENTS[_exp]["sampling"]["runs"], sort_keys=True),
             sampling=sampling_json(_exp),
             test=test_split_flag(_exp),
-            out_dir=f"{exp_dir(_exp)}/samples",
+            out_dir=os.path.dirname(fill(SAMPLES, exp=_exp)),
             description=description_of(_exp),
             device=DEVICE_FLAG,
         shell:

@@ -8,9 +8,9 @@ rule train:
         train=lambda w: split_of(w.exp, "train"),
         val=lambda w: split_of(w.exp, "val"),
     output:
-        checkpoint="results/experiments/{exp}/model.pt",
-        log="results/experiments/{exp}/train_log.csv",
-        provenance="results/experiments/{exp}/provenance.json",
+        checkpoint=MODEL,
+        log=TRAIN_LOG,
+        provenance=PROVENANCE,
     log:
         "logs/train/{exp}.log",
     benchmark:
@@ -24,23 +24,23 @@ rule train:
         model=lambda w: section_json(w.exp, "model"),
         diffusion=lambda w: section_json(w.exp, "diffusion"),
         training=lambda w: section_json(w.exp, "training"),
-        state=lambda w: f"{exp_dir(w.exp)}/state.pt",
+        state=lambda w: fill(TRAIN_STATE, exp=w.exp),
         device=DEVICE_FLAG,
     shell:
         "{params.launcher} scripts/train.py --train {input.train:q} --val {input.val:q}"
         " --model {params.model:q} --diffusion {params.diffusion:q} --training {params.training:q}"
         " --checkpoint {output.checkpoint:q} --state {params.state:q} --train-log {output.log:q}"
-        " --provenance {output.provenance:q} --experiment {wildcards.exp} {params.device} 2> {log:q}"
+        " --provenance {output.provenance:q} --experiment {wildcards.exp} {params.device} > {log:q} 2>&1"
 
 
 rule train_classifier:
     input:
-        train="results/data/{dataset}/train.npz",
-        val="results/data/{dataset}/val.npz",
-        test="results/data/{dataset}/test.npz",
+        train=fill(DATA_SPLIT, split="train", ext="npz"),
+        val=fill(DATA_SPLIT, split="val", ext="npz"),
+        test=fill(DATA_SPLIT, split="test", ext="npz"),
     output:
-        checkpoint="results/classifiers/{dataset}/classifier.pt",
-        metrics="results/classifiers/{dataset}/metrics.json",
+        checkpoint=CLASSIFIER,
+        metrics=CLASSIFIER_METRICS,
     log:
         "logs/train_classifier/{dataset}.log",
     benchmark:
@@ -54,4 +54,4 @@ rule train_classifier:
         device=DEVICE_FLAG,
     shell:
         "python scripts/train_classifier.py --train {input.train:q} --val {input.val:q} --test {input.test:q}"
-        " --config {params.config:q} --out {output.checkpoint:q} --metrics {output.metrics:q} {params.device} 2> {log:q}"
+        " --config {params.config:q} --out {output.checkpoint:q} --metrics {output.metrics:q} {params.device} > {log:q} 2>&1"

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Publish a finished run: copy its small, shareable outputs into a folder (results/reference).
+
+Copied from the checkout (``--root``): the tables; the figures (.png, .pdf); per experiment the
+sample grids, the denoising GIF, the metrics / sample / provenance / test-loss JSON files and
+train_log.csv; per dataset the grid, the split sidecars and the raw files' MANIFEST.json; each
+classifier's metrics; and every job's log and benchmark (logs/, benchmarks/). Never the arrays or
+weights (.npz, .pt), nor the raw data.
+
+Absolute paths of the machine become placeholders in the text files: the checkout root becomes a
+relative path, the mirror ``<mirror>`` and the home folder ``~``. The folder is written beside the
+target and swapped in whole, so a failure leaves the previous one untouched; entries named by
+``--keep`` (by default the hand-written README.md and anchor/) are carried over from it.
+
+    python scripts/publish_reference.py [--root .] [--out results/reference] [--mirror /data/mirror]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from ddpm.cli import run
+from ddpm.errors import DataError
+
+# Relative to results/: what a run publishes.
+PUBLISHED_RESULTS = (
+    "tables/*",
+    "figures/**/*.png",
+    "figures/**/*.pdf",
+    "experiments/*/provenance.json",
+    "experiments/*/train_log.csv",
+    "experiments/*/test_loss.json",
+    "experiments/*/trajectory.gif",
+    "experiments/*/metrics/*.json",
+    "experiments/*/samples/*.json",
+    "experiments/*/samples/*.png",
+    "classifiers/*/metrics.json",
+    "data/*/grid.png",
+    "data/*/*.json",
+    "raw/*/MANIFEST.json",
+)
+# Relative to the root: copied whole.
+PUBLISHED_FOLDERS = ("logs", "benchmarks")
+NEVER_PUBLISHED = {".npz", ".pt"}
+BINARY_SUFFIXES = {".png", ".pdf", ".gif"}
+DEFAULT_KEEP = ("README.md", "anchor")
+
+
+def published_files(root: Path, out: Path) -> list[Path]:
+    """The run's published files, relative to ``root``, sorted; never anything inside ``out``."""
+    found: set[Path] = set()
+    results = root / "results"
+    for pattern in PUBLISHED_RESULTS:
+        found.update(results.glob(pattern))
+    for folder in PUBLISHED_FOLDERS:
+        found.update((root / folder).rglob("*"))
+    out = out.resolve()
+    return sorted(
+        path.relative_to(root)
+        for path in found
+        if path.is_file() and path.suffix not in NEVER_PUBLISHED and not path.resolve().is_relative_to(out)
+    )
+
+
+def target_of(relative: Path) -> Path:
+    """Where a published file goes inside the output folder (results/ itself is dropped)."""
+    parts = relative.parts
+    return Path(*parts[1:]) if parts[0] == "results" else relative
+
+
+def placeholders(root: Path, mirror: str | None) -> list[tuple[re.Pattern, str]]:
+    """Substitutions for the machine's paths, the longest path first (a mirror inside the home folder)."""
+    root_abs = str(root.resolve())
+    paths = [(root_abs + os.sep, ""), (root_abs, ".")]
+    if mirror:
+        paths += [(str(Path(mirror).resolve()), "<mirror>"), (mirror.rstrip("/"), "<mirror>")]
+    paths.append((str(Path.home()), "~"))
+    paths.sort(key=lambda pair: len(pair[0]), reverse=True)
+    # A path only counts where it is not part of a longer name ("data" in "metadata", "/home/u" in "/x/home/u").
+    edge = r"[\w.~-]"
+    return [
+        (re.compile(rf"(?<!{edge}|/){re.escape(path)}" + ("" if path.endswith(os.sep) else rf"(?!{edge})")), text)
+        for path, text in paths
+        if path not in ("", os.sep, ".")
+    ]
+
+
+def scrub(text: str, substitutions: list[tuple[re.Pattern, str]]) -> str:
+    for pattern, replacement in substitutions:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def copy_published(source: Path, target: Path, substitutions: list[tuple[re.Pattern, str]]) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.suffix not in BINARY_SUFFIXES:
+        try:
+            text = source.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            target.write_text(scrub(text, substitutions), encoding="utf-8")
+            shutil.copystat(source, target)
+            return
+    shutil.copy2(source, target)
+
+
+def publish(root: Path, out: Path, mirror: str | None, keep: tuple[str, ...]) -> list[Path]:
+    """Write ``out`` from the run in ``root``; return the published files (relative to ``out``)."""
+    files = published_files(root, out)
+    if not any(path.parts[0] == "results" for path in files):
+        raise DataError(
+            f"no published results under {root / 'results'}: run the workflow first, or point --root at its checkout"
+        )
+    substitutions = placeholders(root, mirror)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new."))
+    try:
+        for relative in files:
+            copy_published(root / relative, staging / target_of(relative), substitutions)
+        for name in keep:
+            kept = out / name
+            if kept.is_dir():
+                shutil.copytree(kept, staging / name, dirs_exist_ok=True)
+            elif kept.exists():
+                shutil.copy2(kept, staging / name)
+        os.chmod(staging, 0o777 & ~_umask())
+        if out.exists():
+            retired = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old."))
+            os.replace(out, retired / out.name)
+            os.replace(staging, out)
+            shutil.rmtree(retired)
+        else:
+            os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [target_of(relative) for relative in files]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", type=Path, default=Path("."), help="the checkout the run wrote into (default: .)")
+    parser.add_argument("--out", type=Path, help="the folder to (re)write (default: <root>/results/reference)")
+    parser.add_argument(
+        "--mirror",
+        default=os.environ.get("DDPM_MIRROR"),
+        help="the run's raw-file mirror, shown as <mirror> (default: $DDPM_MIRROR)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="append",
+        help=f"an entry of the old folder to carry over (repeatable; default: {', '.join(DEFAULT_KEEP)})",
+    )
+    args = parser.parse_args()
+    out = args.out if args.out is not None else args.root / "results" / "reference"
+    files = publish(args.root, out, args.mirror, tuple(args.keep) if args.keep is not None else DEFAULT_KEEP)
+    print(f"published {len(files)} files to {out}")
+
+
+if __name__ == "__main__":
+    run(main)
