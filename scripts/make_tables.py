@@ -15,7 +15,7 @@ from pathlib import Path
 from ddpm.cli import run
 from ddpm.errors import ConfigError
 from ddpm.report.results import read_results
-from ddpm.report.tables import experiments_table, main_table, samples_table, write_table
+from ddpm.report.tables import experiments_table, main_table, samples_table, speed_table, write_table
 
 
 def main() -> None:
@@ -29,7 +29,7 @@ def main() -> None:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"--inputs is not valid JSON ({exc})") from None
     experiments, runs = read_results(inputs)
-    for table in (main_table(runs), samples_table(runs), experiments_table(experiments)):
+    for table in (main_table(runs), samples_table(runs), experiments_table(experiments), speed_table(experiments, runs)):
         write_table(table, args.out_dir)
 
 

@@ -17,6 +17,7 @@ import pytest
 from ddpm.errors import DataError
 from ddpm.report.results import KID, SamplingSpeed, Unavailable, read_results, read_run, read_train_log
 from ddpm.report.tables import (
+    speed_table,
     KID_MIN_SUBSET,
     MAIN_COLUMNS_MAX,
     experiments_table,
@@ -159,7 +160,7 @@ def test_samples_table_values_and_formats(inputs):
     assert float(rows[2]["fid_inception"]) == 40.5 and rows[1]["kid_classifier"] == ""
     assert float(rows[0]["kid_classifier_std"]) == 0.002 and rows[0]["kid_classifier_subset_size"] == "1000"
     assert float(rows[0]["class_accuracy"]) == 0.9125 and float(rows[2]["string_accuracy"]) == 0.5
-    assert float(rows[0]["images_per_second"]) == 250.0 and rows[1]["images_per_second"] == ""
+    assert "images_per_second" not in rows[0]  # speeds are in the speed table only
     assert "kid_inception" not in rows[0]  # no run has an Inception KID: the column is left out
     assert rows[2]["kid_classifier"] == ""  # subsets of 10 images: too small for KID to mean anything
 
@@ -185,7 +186,7 @@ def test_experiments_table_values_and_formats(inputs):
     assert rows[1]["schedule"] == "cosine" and rows[1]["test_loss_eps"] == ""
     assert "recognizer_test_char_accuracy" not in rows[0]  # no experiment has a recognizer's metrics
     markdown = to_markdown(table)
-    assert "| mnist_cond | mnist | 35.7 | class | linear | 1,000 | eps | 2,000 | 12.6 min | 1,234 | 0.0312 | 98.7% |" in markdown
+    assert "| mnist_cond | mnist | 35.7 | class | linear | 1,000 | eps | 2,000 | 0.0312 | 98.7% |" in markdown
     assert "| captcha | captcha | 1.50 | text | cosine |" in markdown and "| – |" in markdown
 
 
@@ -235,7 +236,7 @@ def _script(monkeypatch, name: str, *args: object) -> None:
 def test_make_tables_script_writes_three_formats_of_every_table(monkeypatch, tmp_path, inputs):
     out = tmp_path / "tables"
     _script(monkeypatch, "make_tables.py", "--inputs", json.dumps(inputs), "--out-dir", out)
-    assert sorted(p.name for p in out.iterdir()) == sorted(f"{t}.{s}" for t in ("main", "experiments", "samples") for s in ("csv", "md", "tex"))
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{t}.{s}" for t in ("main", "experiments", "samples", "speed") for s in ("csv", "md", "tex"))
     assert "weights unavailable" in (out / "samples.md").read_text()
     assert "\\bottomrule" in (out / "experiments.tex").read_text()
 
@@ -249,3 +250,15 @@ def test_make_tables_script_exits_2_on_a_missing_file(monkeypatch, tmp_path, inp
     with pytest.raises(SystemExit) as exit_info:
         _script(monkeypatch, "make_tables.py", "--inputs", "{not json", "--out-dir", tmp_path / "tables")
     assert exit_info.value.code == 2
+
+
+def test_speed_table_holds_every_timing_and_the_other_tables_none(inputs):
+    experiments, runs = read_results(inputs)
+    rows = _rows(to_csv(speed_table(experiments, runs)))
+    by_job = {(r["experiment"], r["job"]): r for r in rows}
+    assert float(by_job[("mnist_cond", "sampling ddim10")]["images_per_second"]) == 250.0
+    assert by_job[("mnist_cond", "sampling ddpm1000")]["images_per_second"] == ""
+    assert float(by_job[("mnist_cond", "training")]["seconds"]) == 754.0
+    # Results tables are reproducible byte for byte: no column of theirs measures time.
+    for table in (main_table(runs), samples_table(runs), experiments_table(experiments)):
+        assert not {c for c in table.values.columns if "second" in c or c.endswith("_s")}, table.name

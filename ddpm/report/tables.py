@@ -177,10 +177,6 @@ def samples_table(runs: Sequence[RunResult]) -> Table:
         Column("sampler", "sampler"),
         Column("steps", "steps", _count, numeric=True),
         Column("num_images", "N", _count, numeric=True),
-        Column("images_per_second", "img/s", _rate, numeric=True),
-        Column("network_evaluations_per_second", "NFE/s", _rate, numeric=True),
-        Column("startup_seconds", "start-up", _duration, numeric=True),
-        Column("compile_seconds", "compile", _duration, numeric=True),
     ]
     for fs in FEATURE_SETS:
         columns += [
@@ -204,10 +200,6 @@ def samples_table(runs: Sequence[RunResult]) -> Table:
             "sampler": _sampler_name(r),
             "steps": r.steps,
             "num_images": r.num_images,
-            "images_per_second": r.speed.images_per_second,
-            "network_evaluations_per_second": r.speed.network_evaluations_per_second,
-            "startup_seconds": r.speed.startup_seconds,
-            "compile_seconds": r.speed.compile_seconds,
             "class_accuracy": conditional.get("accuracy") if kind == "class" else None,
             "char_accuracy": conditional.get("char_accuracy") if kind == "text" else None,
             "string_accuracy": conditional.get("string_accuracy") if kind == "text" else None,
@@ -242,11 +234,6 @@ def samples_table(runs: Sequence[RunResult]) -> Table:
 def _samples_notes(runs: Sequence[RunResult], columns: set[str], small_kid: bool) -> list[str]:
     """Notes on the columns the samples table has."""
     notes = []
-    if columns & {"images_per_second", "network_evaluations_per_second", "startup_seconds", "compile_seconds"}:
-        notes.append(
-            "img/s and NFE/s (network evaluations per second): measured on the sampling device after warm-up; "
-            "start-up and compilation are the job's seconds before sampling, reported apart."
-        )
     if any(key.startswith("kid_") for key in columns):
         notes.append(
             "KID×10³: mean ± std over random subsets (subset size in the CSV). Where two samplers' "
@@ -268,8 +255,6 @@ def experiments_table(experiments: Sequence[ExperimentResult]) -> Table:
         Column("timesteps", "T", _count, numeric=True),
         Column("target", "target"),
         Column("training_steps", "train steps", _count, numeric=True),
-        Column("train_time_s", "train time", _duration, numeric=True),
-        Column("train_images_per_s", "train img/s", _rate, numeric=True),
         *[Column(f"test_loss_{target}", f"test loss ({target})", _fixed(4), numeric=True) for target in TARGETS],
         Column("classifier_test_accuracy", "classifier test acc.", _percent, numeric=True),
         Column("recognizer_test_char_accuracy", "recognizer test char acc.", _percent, numeric=True),
@@ -291,8 +276,6 @@ def experiments_table(experiments: Sequence[ExperimentResult]) -> Table:
                 "timesteps": None if toy else e.diffusion.get("timesteps"),
                 "target": target,
                 "training_steps": e.training_steps,
-                "train_time_s": e.train_time_s,
-                "train_images_per_s": e.images_per_s,
                 f"test_loss_{target}": e.test_loss,
                 "classifier_test_accuracy": judge.get("accuracy") if judge.get("kind") == "class" else None,
                 "recognizer_test_char_accuracy": judge.get("char_accuracy") if judge.get("kind") == "text" else None,
@@ -301,6 +284,45 @@ def experiments_table(experiments: Sequence[ExperimentResult]) -> Table:
         )
     notes = ["Test loss: mean squared error of the network's prediction target (eps, v or x0) on the test split; losses of different targets are not comparable."]
     return build_table("experiments", columns, rows, notes)
+
+
+def speed_table(experiments: Sequence[ExperimentResult], runs: Sequence[RunResult]) -> Table:
+    """How fast each job ran: training, and every sampler run after warm-up.
+
+    The only table whose numbers depend on the machine and its load: the others hold results of
+    fixed steps and seeds, and a rerun reproduces them exactly (on the same kind of device).
+    """
+    columns = [
+        Column("experiment", "experiment"),
+        Column("job", "job"),
+        Column("seconds", "time", _duration, numeric=True),
+        Column("images_per_second", "img/s", _rate, numeric=True),
+        Column("network_evaluations_per_second", "NFE/s", _rate, numeric=True),
+        Column("startup_seconds", "start-up", _duration, numeric=True),
+        Column("compile_seconds", "compile", _duration, numeric=True),
+    ]
+    rows: list[dict[str, Any]] = []
+    for e in experiments:
+        rows.append({"experiment": e.name, "job": "training", "seconds": e.train_time_s, "images_per_second": e.images_per_s})
+        for r in runs:
+            if r.experiment == e.name:
+                rows.append(
+                    {
+                        "experiment": r.experiment,
+                        "job": f"sampling {r.run}",
+                        "images_per_second": r.speed.images_per_second,
+                        "network_evaluations_per_second": r.speed.network_evaluations_per_second,
+                        "startup_seconds": r.speed.startup_seconds,
+                        "compile_seconds": r.speed.compile_seconds,
+                    }
+                )
+    notes = [
+        "Training: wall time of the training loop (compilation included) and its images/s.",
+        "Sampling: img/s and NFE/s (network evaluations per second) measured on the device after warm-up; "
+        "start-up (process start to model ready) and compilation (the first batch's excess time) reported apart.",
+        "Speeds depend on the machine and on what else ran on it at the time.",
+    ]
+    return build_table("speed", columns, rows, notes)
 
 
 # -- writers ----------------------------------------------------------------------------------------

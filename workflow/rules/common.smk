@@ -247,7 +247,7 @@ def experiment_has_schedule(exp):
 
 TABLES = expand(
     f"{TABLES_DIR}/{{table}}.{{ext}}",
-    table=("main", "samples", "experiments"),
+    table=("main", "samples", "experiments", "speed"),
     ext=("csv", "md", "tex"),
 )
 
