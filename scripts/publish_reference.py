@@ -39,10 +39,13 @@ PUBLISHED_RESULTS = (
     "experiments/*/metrics/*.json",
     "experiments/*/samples/*.json",
     "experiments/*/samples/*.png",
+    "experiments/*/samples/*.pdf",
     "classifiers/*/metrics.json",
     "data/*/grid.png",
+    "data/*/grid.pdf",
     "data/*/*.json",
     "raw/*/MANIFEST.json",
+    "run/*",  # the run's summary (wall time, GPU-busy share, FLOPs) and its GPU monitor's samples
 )
 # Relative to the root: copied whole.
 PUBLISHED_FOLDERS = ("logs", "benchmarks")
