@@ -46,9 +46,59 @@ def _check_dataset_options():
         raise WorkflowError("invalid config:\n  " + "\n  ".join(problems))
 
 
+def _config_files():
+    return ", ".join(map(str, workflow.config_settings.configfiles)) or "config/config.yaml"
+
+
+def _yaml_number_fix(value):
+    """`1.0e+6` for `1.0e6` or `1e6`: YAML 1.1 reads a number without a dot or an exponent sign as text."""
+    match = re.fullmatch(r"([-+]?)(\d+)(?:\.(\d*))?[eE]([-+]?)(\d+)", value.strip())
+    if not match:
+        return None
+    sign, whole, fraction, exp_sign, exponent = match.groups()
+    return f"{sign}{whole}.{fraction or 0}e{exp_sign or '+'}{exponent}"
+
+
+def _command_line_booleans():
+    """`--config download=false` means what `download=False` means (Snakemake leaves `false` a string)."""
+    with open(workflow.source_path("../schemas/config.schema.yaml")) as f:
+        properties = yaml.safe_load(f)["properties"]
+    for key, spec in properties.items():
+        value = config.get(key)
+        if spec.get("type") == "boolean" and isinstance(value, str):
+            if value.lower() in ("true", "false"):
+                config[key] = value.lower() == "true"
+
+
+def _validate_config():
+    """Keys and types: one short message naming the key and where it is (jsonschema's own prints the
+    whole schema and config); a typo in any key stops the run here, before any job starts."""
+    import jsonschema
+
+    _command_line_booleans()
+    try:
+        validate(config, schema="../schemas/config.schema.yaml")
+    except WorkflowError as exc:
+        # Snakemake raises from jsonschema's error, formatted into one long string.
+        if not isinstance(exc.__context__, jsonschema.ValidationError):
+            raise
+        error = jsonschema.exceptions.best_match([exc.__context__])
+        where = ".".join(map(str, error.absolute_path)) or "the top level"
+        message = error.message
+        if error.validator == "additionalProperties":
+            message += f"; known keys there: {', '.join(error.schema.get('properties', {}))}"
+        if isinstance(error.instance, str) and _yaml_number_fix(error.instance):
+            message += (
+                f"; YAML reads {error.instance} as text: write {_yaml_number_fix(error.instance)}"
+                " (a dot in the number and a sign in the exponent)"
+            )
+        raise WorkflowError(
+            f"invalid config ({_config_files()}): at {where}: {message}"
+        ) from None
+
+
 _check_dataset_options()
-# Keys and types; a typo in any key stops the run here, before any job starts.
-validate(config, schema="../schemas/config.schema.yaml")
+_validate_config()
 
 EXPERIMENTS = config["experiments"]
 DATASETS = config["datasets"]
