@@ -4,6 +4,7 @@ import json
 import os
 import re
 import shlex
+import sys
 from pathlib import Path
 
 import yaml
@@ -104,6 +105,14 @@ EXPERIMENTS = config["experiments"]
 DATASETS = config["datasets"]
 FEATURE_SETS = ("classifier", "inception")
 CONDA_ENV = "../envs/ddpm.yaml"
+# Jobs run with the interpreter that runs Snakemake (`.venv/bin/snakemake` works without activating
+# the venv), not with whichever `python` comes first on PATH; with --sdm conda/apptainer, with the
+# `python` of the job's environment.
+PYTHON = (
+    "python"
+    if workflow.deployment_settings.deployment_method
+    else shlex.quote(sys.executable)
+)
 # Scripts import the ddpm package of this checkout, whether or not (or wherever) it is installed.
 ROOT = Path(workflow.basedir).parent
 # (shell.prefix formats its argument once more, hence the doubled braces of ${PYTHONPATH:+...}.)
@@ -128,9 +137,9 @@ INCEPTION_FLAG = (
 GPUS_PER_TRAINING = config.get("gpus_per_training", 1)
 # More than one GPU: torchrun starts one process per GPU and the script trains with DDP.
 TRAIN_LAUNCHER = (
-    f"torchrun --standalone --nproc-per-node {GPUS_PER_TRAINING}"
+    f"{PYTHON} -m torch.distributed.run --standalone --nproc-per-node {GPUS_PER_TRAINING}"
     if GPUS_PER_TRAINING > 1
-    else "python"
+    else PYTHON
 )
 METRICS_JSON = json.dumps(config.get("metrics", {}), sort_keys=True)
 CLASSIFIER_JSON = json.dumps(config.get("classifier", {}), sort_keys=True)
