@@ -303,3 +303,111 @@ def table_input_files():
         )
         for run in files["runs"].values():
             yield from run.values()
+
+
+# ---- Before any job: GPUs as a resource, and what the requested targets will cost ----------------
+# At parse time, in the process the user started (not in the jobs Snakemake starts on cluster nodes);
+# the targets and -n/--lint come from the command line, parsed by Snakemake's own parser.
+
+
+def _command_line():
+    from snakemake.cli import get_argument_parser
+
+    try:
+        args, _ = get_argument_parser().parse_known_args(sys.argv[1:])
+    except SystemExit:  # not Snakemake's command line (e.g. the API from a script)
+        return None
+    return args
+
+
+def _requested_experiments(targets):
+    """Experiment -> its targets' training and sampling runs; rule names and other files: all of `run`."""
+    experiments = {}
+    whole = not targets
+    for target in targets:
+        match = re.match(r"(?:\./)?results/(experiments|figures)/([^/]+)/(.*)", target)
+        if match and match.group(2) in EXPERIMENTS:
+            training_only = match.group(3) in (
+                "model.pt",
+                "train_log.csv",
+                "provenance.json",
+            )
+            if not training_only or match.group(2) not in experiments:
+                experiments[match.group(2)] = "training" if training_only else "all"
+        elif not target.startswith(("results/data/", "results/raw/", "results/classifiers/")):
+            whole = True
+    if whole:
+        experiments.update({exp: "all" for exp in config["run"]})
+    return experiments
+
+
+def _requested_work(targets):
+    """The work still to do for the targets: trainings and sampling runs whose outputs are absent."""
+    from ddpm.data.registry import get_source
+    from ddpm.workload import experiment_workload
+
+    workloads = []
+    for exp, scope in _requested_experiments(targets).items():
+        d = exp_dir(exp)
+        entry = DATASETS[dataset_of(exp)]
+        options = get_source(entry["source"]).resolve_options(entry)
+        runs = [
+            run
+            for label, run in runs_of(exp).items()
+            if scope == "all" and not Path(f"{d}/samples/{label}.json").exists()
+        ]
+        workloads.append(
+            experiment_workload(
+                exp,
+                EXPERIMENTS[exp],
+                # Fixed-size sources (MNIST 28x28, CIFAR 32x32) have no image_size option.
+                options.get("image_size", (32, 32)),
+                channels=options.get("channels", 1),
+                train=not Path(f"{d}/model.pt").exists(),
+                sampling_runs=runs,
+            )
+        )
+    return [w for w in workloads if w.training_images or w.sampling_evaluations]
+
+
+def _before_any_job():
+    args = _command_line()
+    if args is None or args.lint or not workflow.is_main_process:
+        return
+    import torch
+    from ddpm.workload import CPU_RATE, GPU_RATE, describe, exceeds_cpu_limit
+
+    gpus = torch.cuda.device_count()
+    # Network jobs ask for `gpu`: as many at once as there are GPUs, unless --resources says
+    # otherwise; without GPUs the resource stays undeclared and CPU jobs run side by side (one
+    # thread each: Snakemake sets OMP_NUM_THREADS to a job's threads).
+    if gpus and "gpu" not in workflow.global_resources:
+        workflow.global_resources["gpu"] = gpus
+    work = _requested_work(args.targets)
+    if not work:
+        return
+    device = config.get("device", "auto")
+    on_cpu = device == "cpu" or (device == "auto" and not gpus)
+    if not on_cpu:
+        print(describe(work, GPU_RATE, "on one GPU"), file=sys.stderr)
+        return
+    estimate = describe(work, CPU_RATE, "on this machine's CPU")
+    if device == "cpu" or not exceeds_cpu_limit(work):
+        print(estimate, file=sys.stderr)
+        return
+    message = (
+        f"No GPU found, and the network jobs would run on the CPU.\n{estimate}\n"
+        "Either check the pipeline in minutes with the smoke config:\n"
+        "  snakemake --cores all --configfile config/smoke.yaml\n"
+        "or run it on the CPU anyway: add device=cpu to --config (one --config takes several\n"
+        "key=value pairs), e.g. snakemake --cores all --config device=cpu"
+    )
+    if args.dryrun:
+        print(f"{message}\n(a dry run: a real run stops here)", file=sys.stderr)
+        return
+    print(message, file=sys.stderr)
+    sys.exit(1)
+
+
+sys.path.insert(0, str(ROOT))  # the ddpm package of this checkout
+_before_any_job()
