@@ -106,18 +106,19 @@ DATASETS = config["datasets"]
 FEATURE_SETS = ("classifier", "inception")
 CONDA_ENV = "../envs/ddpm.yaml"
 # Jobs run with the interpreter that runs Snakemake (`.venv/bin/snakemake` works without activating
-# the venv), not with whichever `python` comes first on PATH; with --sdm conda/apptainer, with the
-# `python` of the job's environment.
-PYTHON = (
-    "python"
+# the venv), not with whichever `python` comes first on PATH: the shell prefix below makes `python`
+# in every rule's command that interpreter. With --sdm conda/apptainer, the environment's `python`.
+PYTHON = shlex.quote(sys.executable)
+PYTHON_IN_JOBS = (
+    ""
     if workflow.deployment_settings.deployment_method
-    else shlex.quote(sys.executable)
+    else f'python() {{{{ {PYTHON} "$@"; }}}}; '
 )
 # Scripts import the ddpm package of this checkout, whether or not (or wherever) it is installed.
 ROOT = Path(workflow.basedir).parent
 # (shell.prefix formats its argument once more, hence the doubled braces of ${PYTHONPATH:+...}.)
 shell.prefix(
-    f"export PYTHONPATH={shlex.quote(str(ROOT))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+    f"export PYTHONPATH={shlex.quote(str(ROOT))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; {PYTHON_IN_JOBS}"
 )
 
 # Where raw files come from is not provenance: it reaches the (local) fetch jobs through the
@@ -137,9 +138,9 @@ INCEPTION_FLAG = (
 GPUS_PER_TRAINING = config.get("gpus_per_training", 1)
 # More than one GPU: torchrun starts one process per GPU and the script trains with DDP.
 TRAIN_LAUNCHER = (
-    f"{PYTHON} -m torch.distributed.run --standalone --nproc-per-node {GPUS_PER_TRAINING}"
+    f"python -m torch.distributed.run --standalone --nproc-per-node {GPUS_PER_TRAINING}"
     if GPUS_PER_TRAINING > 1
-    else PYTHON
+    else "python"
 )
 METRICS_JSON = json.dumps(config.get("metrics", {}), sort_keys=True)
 CLASSIFIER_JSON = json.dumps(config.get("classifier", {}), sort_keys=True)
@@ -321,7 +322,8 @@ def _command_line():
 
 
 def _requested_experiments(targets):
-    """Experiment -> its targets' training and sampling runs; rule names and other files: all of `run`."""
+    """Experiment -> "training" or "all" for the targets; no target, or a target that is not a
+    file of one experiment (a rule's name, a table), stands for every experiment in `run`."""
     experiments = {}
     whole = not targets
     for target in targets:

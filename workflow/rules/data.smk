@@ -23,7 +23,7 @@ rule fetch_raw:
             config["datasets"][wildcards.dataset], sort_keys=True
         ),
     shell:
-        "{PYTHON} scripts/fetch_raw.py --source {params.source:q} --raw-dir {params.raw_dir:q}"
+        "python scripts/fetch_raw.py --source {params.source:q} --raw-dir {params.raw_dir:q}"
         " --manifest {output:q} --options {params.options:q} 2> {log:q}"
 
 
@@ -48,7 +48,7 @@ rule prepare_dataset:
             config["datasets"][wildcards.dataset], sort_keys=True
         ),
     shell:
-        "{PYTHON} scripts/prepare_dataset.py --name {wildcards.dataset:q} --manifest {input.manifest:q}"
+        "python scripts/prepare_dataset.py --name {wildcards.dataset:q} --manifest {input.manifest:q}"
         " --raw-dir {params.raw_dir:q} --options {params.options:q} --out-dir {params.out_dir:q} 2> {log:q}"
 
 
@@ -68,4 +68,4 @@ rule dataset_grid:
     conda:
         CONDA_ENV
     shell:
-        "{PYTHON} scripts/plot_dataset_grid.py --split {input.npz:q} --out {output:q} 2> {log:q}"
+        "python scripts/plot_dataset_grid.py --split {input.npz:q} --out {output:q} 2> {log:q}"

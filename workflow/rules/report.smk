@@ -16,7 +16,7 @@ rule plot_schedules:
     conda:
         CONDA_ENV
     shell:
-        "{PYTHON} scripts/plot_schedules.py --out {output:q} 2> {log:q}"
+        "python scripts/plot_schedules.py --out {output:q} 2> {log:q}"
 
 
 rule plot_forward_process:
@@ -37,7 +37,7 @@ rule plot_forward_process:
     params:
         diffusion=lambda w: section_json(w.exp, "diffusion"),
     shell:
-        "{PYTHON} scripts/plot_forward_process.py --data {input.data:q} --diffusion {params.diffusion:q}"
+        "python scripts/plot_forward_process.py --data {input.data:q} --diffusion {params.diffusion:q}"
         " --title {wildcards.exp} --out {output:q} 2> {log:q}"
 
 
@@ -62,7 +62,7 @@ rule plot_denoiser:
     params:
         device=DEVICE_FLAG,
     shell:
-        "{PYTHON} scripts/plot_denoiser.py --checkpoint {input.checkpoint:q} --data {input.data:q}"
+        "python scripts/plot_denoiser.py --checkpoint {input.checkpoint:q} --data {input.data:q}"
         " --out {output:q} {params.device} 2> {log:q}"
 
 
@@ -89,7 +89,7 @@ rule plot_steps:
         test=lambda w: test_split_flag(w.exp),
         device=DEVICE_FLAG,
     shell:
-        "{PYTHON} scripts/plot_steps.py --checkpoint {input.checkpoint:q} --steps 5 20 all"
+        "python scripts/plot_steps.py --checkpoint {input.checkpoint:q} --steps 5 20 all"
         " --sampling {params.sampling:q} {params.test} --out {output:q} {params.device} 2> {log:q}"
 
 
@@ -109,7 +109,7 @@ rule plot_loss_curves:
     conda:
         CONDA_ENV
     shell:
-        "{PYTHON} scripts/plot_loss_curves.py --log {input:q} --title {wildcards.exp} --out {output:q} 2> {log:q}"
+        "python scripts/plot_loss_curves.py --log {input:q} --title {wildcards.exp} --out {output:q} 2> {log:q}"
 
 
 rule plot_fid_vs_steps:
@@ -133,7 +133,7 @@ rule plot_fid_vs_steps:
     conda:
         CONDA_ENV
     shell:
-        "{PYTHON} scripts/plot_fid_vs_steps.py --metrics {input.metrics:q} --info {input.info:q}"
+        "python scripts/plot_fid_vs_steps.py --metrics {input.metrics:q} --info {input.info:q}"
         " --title {wildcards.exp} --out {output:q} 2> {log:q}"
 
 
@@ -157,4 +157,4 @@ rule make_tables:
     params:
         inputs=json.dumps(table_inputs(), sort_keys=True),
     shell:
-        "{PYTHON} scripts/make_tables.py --inputs {params.inputs:q} --out-dir results/tables 2> {log:q}"
+        "python scripts/make_tables.py --inputs {params.inputs:q} --out-dir results/tables 2> {log:q}"

@@ -53,5 +53,5 @@ rule train_classifier:
         config=CLASSIFIER_JSON,
         device=DEVICE_FLAG,
     shell:
-        "{PYTHON} scripts/train_classifier.py --train {input.train:q} --val {input.val:q} --test {input.test:q}"
+        "python scripts/train_classifier.py --train {input.train:q} --val {input.val:q} --test {input.test:q}"
         " --config {params.config:q} --out {output.checkpoint:q} --metrics {output.metrics:q} {params.device} 2> {log:q}"
