@@ -140,3 +140,4 @@ def test_check_finite_samples():
     floats[1, 0, 2, 3] = float("nan")
     with pytest.raises(TrainingDivergedError, match="ddim10: 1 of 256 values are NaN"):
         check_finite_samples(floats, "ddim10")
+
