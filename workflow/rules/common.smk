@@ -314,6 +314,8 @@ def table_input_files():
 def _command_line():
     from snakemake.cli import get_argument_parser
 
+    if "snakemake" not in Path(sys.argv[0]).as_posix():  # the API, called from another program
+        return None
     try:
         args, _ = get_argument_parser().parse_known_args(sys.argv[1:])
     except SystemExit:  # not Snakemake's command line (e.g. the API from a script)
