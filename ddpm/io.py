@@ -50,7 +50,29 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
-    write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+    """Standard JSON only: a NaN or infinite number is refused (:class:`DataError` naming where it is).
+
+    Such a value is a diverged model or a bug, never a result; a value that was not measured is
+    written as ``None`` (null) by its caller, with the reason beside it where it is not obvious.
+    """
+    try:
+        text = json.dumps(obj, indent=2, sort_keys=False, default=_json_default, allow_nan=False)
+    except ValueError:
+        where = _non_finite_key(json.loads(json.dumps(obj, default=_json_default)))
+        raise DataError(f"{path}: the value at {where} is not a finite number; JSON output holds only finite numbers") from None
+    write_text(path, text + "\n")
+
+
+def _non_finite_key(obj: Any, where: str = "$") -> str | None:
+    """The JSON path of the first NaN or infinite number in ``obj`` (``$.a[2].b``)."""
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return where
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    for key, value in items:
+        found = _non_finite_key(value, f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}")
+        if found:
+            return found
+    return None
 
 
 def read_json(path: str | os.PathLike) -> Any:

@@ -112,6 +112,8 @@ class _Fetcher:
             lines.append(self.source.manual_download)
         subdir = f", directly or in its {self.source.mirror_subdir}/ sub-folder" if self.source.mirror_subdir else ""
         mirror = f"the mirror {self.mirror}" if self.mirror else "a mirror folder"
+        if self.mirror is not None and not self.mirror.is_dir():
+            lines.append(f"The mirror {self.mirror} does not exist: correct the config's `mirror` or DDPM_MIRROR.")
         lines.append(
             f"Put them in {self.raw_dir.resolve()}/ or in {mirror}{subdir} (a mirror is named by the config's "
             f"`mirror` or the DDPM_MIRROR environment variable), then run again."

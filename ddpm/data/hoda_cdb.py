@@ -74,13 +74,27 @@ def read_cdb(path: Path) -> CdbFile:
     data = Path(path).read_bytes()
     header = _parse_header(path, data)
     images, labels = _parse_records(path, data, header)
+    _check_label_counts(path, header, labels)
+    return CdbFile(header, images, labels)
+
+
+def check_cdb(path: Path) -> CdbHeader:
+    """Check the header, record framing and label counts of a ``.cdb`` file without decoding its
+    images: fast, so that every file of a dataset is checked before any is processed."""
+    data = Path(path).read_bytes()
+    header = _parse_header(path, data)
+    _, labels = _parse_records(path, data, header, decode=False)
+    _check_label_counts(path, header, labels)
+    return header
+
+
+def _check_label_counts(path: Path, header: CdbHeader, labels: np.ndarray) -> None:
     counts = np.bincount(labels, minlength=len(header.letter_counts))
     if tuple(int(c) for c in counts) != header.letter_counts:
         raise DataError(
             f"{path}: the header's per-label counts (offset 10) {_nonzero(header.letter_counts)} disagree "
             f"with the decoded records {_nonzero(tuple(counts))}"
         )
-    return CdbFile(header, images, labels)
 
 
 def _parse_header(path: Path, data: bytes) -> CdbHeader:
@@ -103,7 +117,7 @@ def _parse_header(path: Path, data: bytes) -> CdbHeader:
     return CdbHeader((year, month, day), width, height, total, letter_counts, image_type, text)
 
 
-def _parse_records(path: Path, data: bytes, header: CdbHeader) -> tuple[list[np.ndarray], np.ndarray]:
+def _parse_records(path: Path, data: bytes, header: CdbHeader, decode: bool = True) -> tuple[list[np.ndarray], np.ndarray]:
     fixed_size = header.width != 0
     record_header = 4 if fixed_size else 6
     images: list[np.ndarray] = []
@@ -135,7 +149,8 @@ def _parse_records(path: Path, data: bytes, header: CdbHeader) -> tuple[list[np.
                 f"{where}: truncated: ByteCount {byte_count} needs data up to offset {end}, "
                 f"but the file ends at {len(data)}"
             )
-        images.append(_decode_rows(data[start:end], width, height, where, start))
+        if decode:
+            images.append(_decode_rows(data[start:end], width, height, where, start))
         labels[index] = label
         offset = end
     if offset != len(data):

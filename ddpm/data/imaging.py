@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from pathlib import Path
 
@@ -22,7 +23,9 @@ def decode_image(data: bytes, name: str, mode: str) -> Image.Image:
             image = Image.open(io.BytesIO(data))
             image.load()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise DataError(f"{name}: the image does not decode ({exc}); replace or remove the file") from exc
+        # Pillow names the in-memory buffer (<_io.BytesIO object at 0x...>), not the file.
+        detail = re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "", str(exc))
+        raise DataError(f"{name}: the image does not decode ({detail}); replace or remove the file") from exc
     return image.convert(mode)
 
 

@@ -1,11 +1,13 @@
 """The training loop: AdamW with warm-up, gradient clipping, EMA, bf16 on CUDA, exact resume.
 
 The hot loop never waits for the GPU: losses are summed on the device and read back (one sync) only
-every ``log_every`` steps, where NaN/inf is detected, the CSV log is written and the time budget and
-stop signals are checked. Every ``checkpoint_every`` steps a training state is written atomically;
-a restarted run with the same settings continues from it and ends with exactly the weights of an
-uninterrupted run (all random generators are part of the state). SIGTERM (preemption) writes a
-state before the process exits.
+every ``log_every`` steps (and every ``val_every`` steps, which add the validation loss), where
+NaN/inf is detected, the CSV log is written and the time budget and stop signals are checked. Every
+``checkpoint_every`` steps, whether or not it is a log step, a training state is written atomically
+after checking that the loss and the weights are finite; a restarted run with the same settings
+continues from it and ends with exactly the weights and log of an uninterrupted run (all random
+generators and the partial log interval are part of the state). SIGTERM (preemption) writes a state
+before the process exits. A model whose weights exploded is never written (ddpm/sanity.py).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from ddpm.errors import ConfigError, DdpmError, TrainingDivergedError
 from ddpm.factory import build_diffusion, build_model
 from ddpm.io import write_json, write_text
 from ddpm.runtime import autocast, mark_step, maybe_compile, memory_format, place, uses_bf16
+from ddpm.sanity import check_weights
 from ddpm.training import distributed
 from ddpm.training.batches import DeviceBatches
 from ddpm.training.checkpoint import STATE_FORMAT, load_torch, save_model_checkpoint, save_torch
@@ -43,6 +46,11 @@ from ddpm.training.validation import mean_loss
 log = logging.getLogger(__name__)
 
 LOG_COLUMNS = ("step", "train_loss", "val_loss", "lr", "images_per_s", "elapsed_s")
+# Progress on stdout (the console of a Snakemake run): at each tenth of the run, at most this long apart.
+CONSOLE_EVERY_S = 60.0
+# AdamW moves each weight by about lr per step: a larger rate only diverges (and one near 1e38
+# overflows float32 inside the optimizer).
+MAX_LR = 1.0
 
 
 class TrainingInterrupted(DdpmError):
@@ -112,6 +120,12 @@ def fingerprint(model: ModelConfig, data: DataSpec, diffusion: DiffusionConfig, 
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def _duration(seconds: float) -> str:
+    minutes, s = divmod(int(round(seconds)), 60)
+    hours, m = divmod(minutes, 60)
+    return f"{hours}h{m:02d}m" if hours else f"{m}m{s:02d}s"
+
+
 def warmup_factor(step: int, warmup_steps: int) -> float:
     """Linear learning-rate warm-up over ``warmup_steps`` optimizer steps, then constant (Ho et al.)."""
     return min(1.0, (step + 1) / warmup_steps) if warmup_steps > 0 else 1.0
@@ -124,8 +138,10 @@ def _check(training: TrainingConfig) -> None:
         raise ConfigError(f"training settings must be at least 1: {', '.join(bad)}")
     if not 0.0 <= training.cond_dropout < 1.0:
         raise ConfigError(f"training.cond_dropout must be in [0, 1), got {training.cond_dropout}")
-    if training.lr <= 0:
-        raise ConfigError(f"training.lr must be positive, got {training.lr}")
+    if not 0 < training.lr <= MAX_LR:
+        raise ConfigError(
+            f"training.lr must be in (0, {MAX_LR:g}], got {training.lr:g}; diffusion models train with about 1e-4 (e.g. lr: 2.0e-4)"
+        )
 
 
 def train(
@@ -183,6 +199,11 @@ class _Run:
         self.step = 0
         self.rows: list[dict[str, Any]] = []
         self.train_time = 0.0
+        # The log interval in progress: a state written between log steps carries it over.
+        self.loss_sum = torch.zeros((), device=device)
+        self.interval_steps, self.interval_start = 0, time.perf_counter()
+        self.saved_step: int | None = None  # the step of the last state this run wrote
+        self.console_tenth, self.console_time = 0, time.monotonic()
         self.resumed_from = self._resume()
 
         model: nn.Module = self.raw_model
@@ -207,6 +228,13 @@ class _Run:
             "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else torch.empty(0, dtype=torch.uint8),
             "rows": json.dumps(self.rows),
             "train_time": self.train_time,
+            "interval": json.dumps(
+                {
+                    "loss_sum": distributed.mean_over_processes(self.loss_sum, self.process).item(),
+                    "steps": self.interval_steps,
+                    "elapsed": time.perf_counter() - self.interval_start,
+                }
+            ),
         }
 
     def _resume(self) -> int:
@@ -227,13 +255,45 @@ class _Run:
         self.step = int(state["step"])
         self.rows = json.loads(state["rows"])
         self.train_time = float(state["train_time"])
+        interval = json.loads(state.get("interval", '{"loss_sum": 0.0, "steps": 0, "elapsed": 0.0}'))
+        self.loss_sum.fill_(interval["loss_sum"])
+        self.interval_steps = int(interval["steps"])
+        self.interval_start = time.perf_counter() - float(interval["elapsed"])
         log.info("resumed from %s at step %d", self.files.state, self.step)
         return self.step
 
     def _save_state(self) -> None:
+        """Write a training state, after checking that nothing in it has diverged."""
+        if self.saved_step == self.step:
+            return
+        loss = distributed.mean_over_processes(self.loss_sum, self.process).item()
+        if not np.isfinite(loss):
+            self._diverged(f"training loss became {loss} between steps {self.step - self.interval_steps} and {self.step}")
+        self._check_weights()
+        state = self._state()
         if self.process.is_main:
-            save_torch(self.files.state, self._state())
+            save_torch(self.files.state, state)
+        self.saved_step = self.step
         distributed.barrier(self.process)
+
+    def _check_weights(self) -> None:
+        try:
+            check_weights(self.raw_model, f"step {self.step}")
+            check_weights(self.ema.model, f"step {self.step} (EMA)")
+        except TrainingDivergedError as exc:
+            self._diverged(str(exc))
+
+    def _diverged(self, what: str) -> None:
+        """Stop with what happened and what really exists on disk (the state is never a diverged one)."""
+        if self.saved_step is not None:
+            kept = f"the state of step {self.saved_step}, written by this run, is kept in {self.files.state}"
+        elif self.resumed_from:
+            kept = f"the state of step {self.resumed_from}, which this run resumed from, is kept in {self.files.state}"
+        else:
+            kept = f"this run wrote no training state (the first would have been at step {self.training.checkpoint_every}); a rerun starts from step 0"
+        raise TrainingDivergedError(
+            f"{what}; {kept}; no model was written. Lower training.lr, raise warmup_steps or set grad_clip"
+        )
 
     # -- one step ---------------------------------------------------------------------------
     def _train_step(self) -> torch.Tensor:
@@ -283,39 +343,37 @@ class _Run:
         # interval, as a bar's carriage returns would pile up into a single line there.
         show_bar = self.progress and sys.stderr.isatty()
         bar = tqdm(total=cfg.steps, initial=self.step, disable=not show_bar, desc="train", unit="step", dynamic_ncols=True)
-        loss_sum = torch.zeros((), device=self.device)
-        interval_steps, interval_start = 0, time.perf_counter()
         with _StopSignal() as stop:
             while self.step < cfg.steps:
-                loss_sum += self._train_step()
+                self.loss_sum += self._train_step()
                 self.step += 1
-                interval_steps += 1
-                at_log = self.step % cfg.log_every == 0 or self.step == cfg.steps
+                self.interval_steps += 1
+                at_val = self.step % cfg.val_every == 0 or self.step == cfg.steps
+                at_log = at_val or self.step % cfg.log_every == 0
+                at_checkpoint = self.step % cfg.checkpoint_every == 0
                 stop_now = stop.received is not None if not self.process.distributed else False
-                if not (at_log or stop_now or (self.process.distributed and self.step % 10 == 0)):
+                if not (at_log or at_checkpoint or stop_now or (self.process.distributed and self.step % 10 == 0)):
                     continue
-                if at_log or stop_now:
+                if at_log:
                     # One host-device sync per interval: the mean loss (over every process's share
                     # of the global batch) and the NaN check.
-                    mean = (distributed.mean_over_processes(loss_sum, self.process) / interval_steps).item()
-                    elapsed = time.perf_counter() - interval_start
+                    steps = self.interval_steps
+                    mean = (distributed.mean_over_processes(self.loss_sum, self.process) / steps).item()
+                    elapsed = time.perf_counter() - self.interval_start
                     self.train_time += elapsed
                     if not np.isfinite(mean):
-                        raise TrainingDivergedError(
-                            f"training loss became {mean} between steps {self.step - interval_steps} and {self.step}; "
-                            f"the last good state is kept in {self.files.state}. Lower training.lr or raise warmup_steps"
-                        )
-                    images_per_s = interval_steps * cfg.batch_size / max(elapsed, 1e-9)
-                    val = self._val_loss() if (self.step % cfg.val_every == 0 or self.step == cfg.steps) else None
+                        self._diverged(f"training loss became {mean} between steps {self.step - steps} and {self.step}")
+                    images_per_s = steps * cfg.batch_size / max(elapsed, 1e-9)
+                    val = self._val_loss() if at_val else None
                     self._log_row(mean, val, images_per_s)
                     if self.progress and not show_bar:
-                        log.info("step %d/%d: loss %.4f, %.0f img/s", self.step, cfg.steps, mean, images_per_s)
-                    bar.update(interval_steps)
+                        self._report_progress(mean, images_per_s)
+                    bar.update(steps)
                     bar.set_postfix(loss=f"{mean:.4f}", img_s=f"{images_per_s:.0f}")
-                    loss_sum.zero_()
-                    interval_steps, interval_start = 0, time.perf_counter()
-                    if self.step % cfg.checkpoint_every == 0:
-                        self._save_state()
+                    self.loss_sum.zero_()
+                    self.interval_steps, self.interval_start = 0, time.perf_counter()
+                if at_checkpoint:
+                    self._save_state()
                 over_budget = cfg.time_budget_s is not None and self.train_time >= cfg.time_budget_s
                 if distributed.any_process(stop.received is not None, self.process, self.device):
                     self._save_state()
@@ -328,12 +386,25 @@ class _Run:
                     log.info(stopped_early)
                     break
         bar.close()
-        self._save_state()
+        self._save_state()  # also the last check of the loss and weights before the model is written
         summary = self._summary(stopped_early)
         if self.process.is_main:
             self._write_outputs(summary)
         distributed.barrier(self.process)
         return summary
+
+    def _report_progress(self, loss: float, images_per_s: float) -> None:
+        """One line per log step in the log (stderr); a few per run on stdout, which Snakemake shows."""
+        cfg = self.training
+        eta_s = (cfg.steps - self.step) * cfg.batch_size / max(images_per_s, 1e-9)
+        name = self.meta.get("experiment", "train")
+        line = f"{name}: step {self.step}/{cfg.steps}, loss {loss:.4f}, {images_per_s:.0f} img/s, ETA {_duration(eta_s)}"
+        log.info("%s", line)
+        tenth = cfg.steps / 10
+        now = time.monotonic()
+        if self.step == cfg.steps or self.step // tenth > self.console_tenth or now - self.console_time >= CONSOLE_EVERY_S:
+            print(line, flush=True)
+            self.console_tenth, self.console_time = self.step // tenth, now
 
     def _log_row(self, train_loss: float, val_loss: float | None, images_per_s: float) -> None:
         self.rows.append(
@@ -379,6 +450,9 @@ class _Run:
             "final_val_loss": summary.final_val_loss,
             "parameters": sum(p.numel() for p in self.raw_model.parameters()),
         }
+        # JSON has no NaN: a value not measured (no validation or timed interval before a time
+        # budget stopped the run) is null.
+        meta = {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in meta.items()}
         save_model_checkpoint(self.files.checkpoint, self.ema.model, self.model_config, self.data, self.diffusion_config, meta)
         write_json(
             self.files.provenance,

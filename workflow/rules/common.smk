@@ -4,6 +4,7 @@ import json
 import os
 import re
 import shlex
+import sys
 from pathlib import Path
 
 import yaml
@@ -46,19 +47,84 @@ def _check_dataset_options():
         raise WorkflowError("invalid config:\n  " + "\n  ".join(problems))
 
 
+def _config_files():
+    return (
+        ", ".join(map(str, workflow.config_settings.configfiles))
+        or "config/config.yaml"
+    )
+
+
+def _yaml_number_fix(value):
+    """`1.0e+6` for `1.0e6` or `1e6`: YAML 1.1 reads a number without a dot or an exponent sign as text."""
+    match = re.fullmatch(r"([-+]?)(\d+)(?:\.(\d*))?[eE]([-+]?)(\d+)", value.strip())
+    if not match:
+        return None
+    sign, whole, fraction, exp_sign, exponent = match.groups()
+    return f"{sign}{whole}.{fraction or 0}e{exp_sign or '+'}{exponent}"
+
+
+def _command_line_booleans():
+    """`--config download=false` means what `download=False` means (Snakemake leaves `false` a string)."""
+    with open(workflow.source_path("../schemas/config.schema.yaml")) as f:
+        properties = yaml.safe_load(f)["properties"]
+    for key, spec in properties.items():
+        value = config.get(key)
+        if spec.get("type") == "boolean" and isinstance(value, str):
+            if value.lower() in ("true", "false"):
+                config[key] = value.lower() == "true"
+
+
+def _validate_config():
+    """Keys and types: one short message naming the key and where it is (jsonschema's own prints the
+    whole schema and config); a typo in any key stops the run here, before any job starts.
+    """
+    import jsonschema
+
+    _command_line_booleans()
+    try:
+        validate(config, schema="../schemas/config.schema.yaml")
+    except WorkflowError as exc:
+        # Snakemake raises from jsonschema's error, formatted into one long string.
+        if not isinstance(exc.__context__, jsonschema.ValidationError):
+            raise
+        error = jsonschema.exceptions.best_match([exc.__context__])
+        where = ".".join(map(str, error.absolute_path)) or "the top level"
+        message = error.message
+        if error.validator == "additionalProperties":
+            message += (
+                f"; known keys there: {', '.join(error.schema.get('properties', {}))}"
+            )
+        if isinstance(error.instance, str) and _yaml_number_fix(error.instance):
+            message += (
+                f"; YAML reads {error.instance} as text: write {_yaml_number_fix(error.instance)}"
+                " (a dot in the number and a sign in the exponent)"
+            )
+        raise WorkflowError(
+            f"invalid config ({_config_files()}): at {where}: {message}"
+        ) from None
+
+
 _check_dataset_options()
-# Keys and types; a typo in any key stops the run here, before any job starts.
-validate(config, schema="../schemas/config.schema.yaml")
+_validate_config()
 
 EXPERIMENTS = config["experiments"]
 DATASETS = config["datasets"]
 FEATURE_SETS = ("classifier", "inception")
 CONDA_ENV = "../envs/ddpm.yaml"
+# Jobs run with the interpreter that runs Snakemake (`.venv/bin/snakemake` works without activating
+# the venv), not with whichever `python` comes first on PATH: the shell prefix below makes `python`
+# in every rule's command that interpreter. With --sdm conda/apptainer, the environment's `python`.
+PYTHON = shlex.quote(sys.executable)
+PYTHON_IN_JOBS = (
+    ""
+    if workflow.deployment_settings.deployment_method
+    else f'python() {{{{ {PYTHON} "$@"; }}}}; '
+)
 # Scripts import the ddpm package of this checkout, whether or not (or wherever) it is installed.
 ROOT = Path(workflow.basedir).parent
 # (shell.prefix formats its argument once more, hence the doubled braces of ${PYTHONPATH:+...}.)
 shell.prefix(
-    f"export PYTHONPATH={shlex.quote(str(ROOT))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+    f"export PYTHONPATH={shlex.quote(str(ROOT))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; {PYTHON_IN_JOBS}"
 )
 
 # Where raw files come from is not provenance: it reaches the (local) fetch jobs through the
@@ -67,6 +133,10 @@ if config.get("mirror"):
     os.environ.update(DDPM_MIRROR=str(config["mirror"]))
 if "download" in config:
     os.environ.update(DDPM_DOWNLOAD="1" if config["download"] else "0")
+
+# Network jobs that share one GPU at once (config `jobs_per_gpu`): the default run's networks are
+# small, and one alone leaves most of an H100/H200 idle. Scheduling only: no result depends on it.
+JOBS_PER_GPU = 4
 
 # Flags that change results are params of the rules that use them (a change reruns those jobs).
 DEVICE_FLAG = f"--device {config['device']}" if "device" in config else ""
@@ -78,7 +148,7 @@ INCEPTION_FLAG = (
 GPUS_PER_TRAINING = config.get("gpus_per_training", 1)
 # More than one GPU: torchrun starts one process per GPU and the script trains with DDP.
 TRAIN_LAUNCHER = (
-    f"torchrun --standalone --nproc-per-node {GPUS_PER_TRAINING}"
+    f"python -m torch.distributed.run --standalone --nproc-per-node {GPUS_PER_TRAINING}"
     if GPUS_PER_TRAINING > 1
     else "python"
 )
@@ -384,3 +454,121 @@ def profile_resources(name):
     settings = workflow.resource_settings.overwrite_resources.get(name, {})
     # From the command line they arrive parsed (Resource objects); from a profile, plain values.
     return {key: getattr(value, "raw", value) for key, value in settings.items()}
+
+
+# ---- Before any job: GPUs as a resource, and what the requested targets will cost ----------------
+# At parse time, in the process the user started (not in the jobs Snakemake starts on cluster nodes);
+# the targets and -n/--lint come from the command line, parsed by Snakemake's own parser.
+
+
+def _command_line():
+    from snakemake.cli import get_argument_parser
+
+    if (
+        "snakemake" not in Path(sys.argv[0]).as_posix()
+    ):  # the API, called from another program
+        return None
+    try:
+        args, _ = get_argument_parser().parse_known_args(sys.argv[1:])
+    except SystemExit:  # not Snakemake's command line (e.g. the API from a script)
+        return None
+    return args
+
+
+def _requested_experiments(targets):
+    """Experiment -> "training" or "all" for the targets; no target, or a target that is not a
+    file of one experiment (a rule's name, a table), stands for every experiment in `run`.
+    """
+    experiments = {}
+    whole = not targets
+    for target in targets:
+        match = re.match(r"(?:\./)?results/(experiments|figures)/([^/]+)/(.*)", target)
+        if match and match.group(2) in EXPERIMENTS:
+            training_only = match.group(3) in (
+                "model.pt",
+                "train_log.csv",
+                "provenance.json",
+            )
+            if not training_only or match.group(2) not in experiments:
+                experiments[match.group(2)] = "training" if training_only else "all"
+        elif not target.startswith(
+            ("results/data/", "results/raw/", "results/classifiers/")
+        ):
+            whole = True
+    if whole:
+        experiments.update({exp: "all" for exp in config["run"]})
+    return experiments
+
+
+def _requested_work(targets):
+    """The work still to do for the targets: trainings and sampling runs whose outputs are absent."""
+    from ddpm.data.registry import get_source
+    from ddpm.workload import experiment_workload
+
+    workloads = []
+    for exp, scope in _requested_experiments(targets).items():
+        d = exp_dir(exp)
+        entry = DATASETS[dataset_of(exp)]
+        options = get_source(entry["source"]).resolve_options(entry)
+        runs = [
+            run
+            for label, run in runs_of(exp).items()
+            if scope == "all" and not Path(f"{d}/samples/{label}.json").exists()
+        ]
+        workloads.append(
+            experiment_workload(
+                exp,
+                EXPERIMENTS[exp],
+                # Fixed-size sources (MNIST 28x28, CIFAR 32x32) have no image_size option.
+                options.get("image_size", (32, 32)),
+                channels=options.get("channels", 1),
+                train=not Path(f"{d}/model.pt").exists(),
+                sampling_runs=runs,
+            )
+        )
+    return [w for w in workloads if w.training_images or w.sampling_evaluations]
+
+
+def _before_any_job():
+    args = _command_line()
+    if args is None or args.lint or not workflow.is_main_process:
+        return
+    import torch
+    from ddpm.workload import CPU_RATE, GPU_RATE, describe, exceeds_cpu_limit
+
+    gpus = torch.cuda.device_count()
+    # Network jobs ask for one `gpu` slot: `jobs_per_gpu` of them share each GPU at once (small
+    # networks leave most of a GPU idle alone), unless --resources says otherwise; without GPUs the
+    # resource stays undeclared and CPU jobs run side by side (one thread each: Snakemake sets
+    # OMP_NUM_THREADS to a job's threads).
+    if gpus and "gpu" not in workflow.global_resources:
+        # Jobs run on the first visible GPU (see README: GPUs), so its slots are the limit.
+        workflow.global_resources["gpu"] = config.get("jobs_per_gpu", JOBS_PER_GPU)
+    work = _requested_work(args.targets)
+    if not work:
+        return
+    device = config.get("device", "auto")
+    on_cpu = device == "cpu" or (device == "auto" and not gpus)
+    if not on_cpu:
+        print(describe(work, GPU_RATE, "on one GPU"), file=sys.stderr)
+        return
+    estimate = describe(work, CPU_RATE, "on this machine's CPU")
+    if device == "cpu" or not exceeds_cpu_limit(work):
+        print(estimate, file=sys.stderr)
+        return
+    message = (
+        f"No GPU found, and the network jobs would run on the CPU.\n{estimate}\n"
+        "Either check the pipeline in minutes with the smoke config:\n"
+        "  snakemake --cores all --configfile config/smoke.yaml\n"
+        "or run it on the CPU anyway: add device=cpu to --config (one --config takes several\n"
+        "key=value pairs), e.g. snakemake --cores all --config device=cpu"
+    )
+    if args.dryrun:
+        print(f"{message}\n(a dry run: a real run stops here)", file=sys.stderr)
+        return
+    print(message, file=sys.stderr)
+    sys.exit(1)
+
+
+sys.path.insert(0, str(ROOT))  # the ddpm package of this checkout
+_before_any_job()
