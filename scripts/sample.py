@@ -26,6 +26,7 @@ from ddpm.generation import prepare_model, requested_labels, sample_set, sample_
 from ddpm.io import save_npz, write_json  # noqa: E402
 from ddpm.report.animation import write_trajectory_gif  # noqa: E402
 from ddpm.report.grids import label_titles, sample_grid_title, write_sample_grid  # noqa: E402
+from ddpm.sanity import check_finite_samples  # noqa: E402
 from ddpm.toy_diffusion import ToyDiffusion  # noqa: E402
 from ddpm.images import from_model_range  # noqa: E402
 from ddpm.training.provenance import device_description  # noqa: E402
@@ -76,6 +77,8 @@ def main() -> None:
 
     for sampler in runs:
         samples = sample_set(loaded, sampler, config, device, labels, compiled=compiled)
+        # A diverged model draws saturated images: stop before any file or metric is written.
+        check_finite_samples(samples.images, f"{args.checkpoint}: {sampler.label} samples")
         out = args.out_dir / sampler.label
         arrays = {"images": samples.images, "seeds": samples.seeds}
         if samples.labels is not None:
