@@ -529,6 +529,35 @@ def _requested_work(targets):
     return [w for w in workloads if w.training_images or w.sampling_evaluations]
 
 
+def training_priority(exp):
+    """Longest training first (Snakemake starts higher priorities first): the long trainings are
+    the run's critical path, and short jobs fill the GPU beside them."""
+    from ddpm.data.registry import get_source
+    from ddpm.workload import experiment_workload
+
+    def cost(name):
+        entry = DATASETS[dataset_of(name)]
+        options = get_source(entry["source"]).resolve_options(entry)
+        work = experiment_workload(
+            name,
+            EXPERIMENTS[name],
+            options.get("image_size", (32, 32)),
+            channels=options.get("channels", 1),
+            sampling_runs=[],
+        )
+        return work.training_cost
+
+    if "ranks" not in _TRAINING_PRIORITY:
+        ordered = sorted(EXPERIMENTS, key=cost)
+        _TRAINING_PRIORITY["ranks"] = {
+            name: rank + 1 for rank, name in enumerate(ordered)
+        }
+    return _TRAINING_PRIORITY["ranks"][exp]
+
+
+_TRAINING_PRIORITY = {}
+
+
 def _before_any_job():
     args = _command_line()
     if args is None or args.lint or not workflow.is_main_process:

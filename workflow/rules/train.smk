@@ -15,6 +15,7 @@ rule train:
         "logs/train/{exp}.log",
     benchmark:
         "benchmarks/train/{exp}.tsv"
+    priority: lambda w: training_priority(w.exp)
     conda:
         CONDA_ENV
     resources:
