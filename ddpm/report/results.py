@@ -89,6 +89,10 @@ class RunResult:
         return sampler_series(self.sampler, self.eta, self.variance, self.spacing)
 
 
+# How the tables and figures name the samplers whose key is not their name.
+SAMPLER_NAMES = {"dpmpp_2m": "DPM-Solver++(2M)", "heun": "Heun (EDM)", "toy": "toy"}
+
+
 def sampler_series(sampler: str, eta: float = 0.0, variance: str = "small", spacing: str = "uniform") -> str:
     """A sampler family and the settings that change its results, whatever the step count:
     "DDIM, eta 0", "DDPM, small variance", or any other sampler by its name."""
@@ -96,6 +100,8 @@ def sampler_series(sampler: str, eta: float = 0.0, variance: str = "small", spac
         name = f"DDIM, eta {eta:g}"
     elif sampler == "ddpm":
         name = f"DDPM, {variance} variance"
+    elif sampler in SAMPLER_NAMES:
+        name = SAMPLER_NAMES[sampler]
     else:
         name = sampler
     return name if spacing == "uniform" or sampler == "toy" else f"{name}, {spacing} spacing"

@@ -222,7 +222,8 @@ rule make_tables:
     conda:
         CONDA_ENV
     params:
-        inputs=json.dumps(table_inputs(), sort_keys=True),
+        # In the config's order: experiments as `run` lists them, sampler runs as each lists them.
+        inputs=json.dumps(table_inputs()),
         out_dir=lambda w, output: Path(output[0]).parent,
     shell:
         "python scripts/make_tables.py --inputs {params.inputs:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
