@@ -297,3 +297,10 @@ def test_scripts_exit_2_naming_a_missing_input(monkeypatch, tmp_path, capsys, cl
     assert exit_info.value.code == 2
     assert str(missing) in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_log_axis_labels_never_overlap_and_prefer_round_numbers():
+    from ddpm.report.figures import readable_log_ticks
+
+    assert readable_log_ticks([10, 19, 20, 35, 50, 100, 1000]) == [10, 20, 35, 50, 100, 1000]
+    assert readable_log_ticks([5]) == [5] and readable_log_ticks([]) == []

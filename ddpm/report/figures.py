@@ -319,6 +319,23 @@ def fid_series(runs: Sequence[RunResult], feature_set: str) -> dict[str, list[tu
     return {name: sorted(points) for name, points in sorted(series.items())}
 
 
+def readable_log_ticks(values: Sequence[int], min_ratio: float = 1.25) -> list[int]:
+    """The values to label on a log axis: of two within ``min_ratio`` of each other (19 and 20
+    steps would print on top of each other) the rounder one is kept."""
+
+    def roundness(value: int) -> int:
+        return len(str(value)) - len(str(value).rstrip("0"))
+
+    kept: list[int] = []
+    for value in sorted(set(values)):
+        if kept and value < kept[-1] * min_ratio:
+            if roundness(value) > roundness(kept[-1]):
+                kept[-1] = value
+            continue
+        kept.append(value)
+    return kept
+
+
 def plot_fid_vs_steps(path: str | os.PathLike, runs: Sequence[RunResult], *, description: str = "") -> None:
     """FID against the number of sampling steps (log x), one panel per feature set that has an FID,
     one line per sampler series; a series of one run is drawn as a point, not a line.
@@ -344,11 +361,12 @@ def plot_fid_vs_steps(path: str | os.PathLike, runs: Sequence[RunResult], *, des
             style = "-" if len(points) > 1 else "none"
             ax.plot(*zip(*points), marker=markers[k % len(markers)], linestyle=style, label=name)
         ax.set_xscale("log")
-        ax.set_xticks(all_steps, [str(s) for s in all_steps])
+        ticks = readable_log_ticks(all_steps)
+        ax.set_xticks(ticks, [str(s) for s in ticks])
         ax.minorticks_off()
         if len(all_steps) == 1:
             ax.set_xlim(all_steps[0] / 2, all_steps[0] * 2)
-        ax.set_xlabel("sampling steps")
+        ax.set_xlabel("sampling steps (network evaluations)")
         ax.set_ylabel(f"FID ({fs} features)")
         ax.legend()
     set_title(figure, "FID against sampling steps", description)
