@@ -8,7 +8,8 @@ from pathlib import Path
 
 from ddpm.cli import run
 from ddpm.data import load_split
-from ddpm.report.figures import pick_examples, plot_denoiser
+from ddpm.figure_data import DENOISER_AMOUNTS, DENOISER_SIGNAL, denoiser_outputs, noise_levels, pick_examples
+from ddpm.report.figures import plot_denoiser
 from ddpm.report.grids import label_titles
 from ddpm.runtime import resolve_device
 from ddpm.training import load_model_checkpoint
@@ -31,10 +32,10 @@ def main() -> None:
     chosen = pick_examples(split.labels, args.num_images, args.seed)
     labels = None if loaded.model_config.conditioning == "none" else split.labels[chosen]
     names = label_titles(labels, loaded.data.class_names, [f"test #{i}" for i in chosen])
-    plot_denoiser(
-        args.out, loaded, split.images[chosen], labels,
-        image_names=names, seed=args.seed, device=device, description=args.description,
-    )
+    images = split.images[chosen]
+    levels = noise_levels(loaded.diffusion, DENOISER_SIGNAL, DENOISER_AMOUNTS)
+    inputs, outputs = denoiser_outputs(loaded, images, labels, levels.values, seed=args.seed, device=device)
+    plot_denoiser(args.out, images, inputs, outputs, levels, image_names=names, description=args.description)
 
 
 if __name__ == "__main__":

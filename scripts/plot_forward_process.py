@@ -11,7 +11,8 @@ from ddpm.cli import run
 from ddpm.data import load_split
 from ddpm.config import DiffusionConfig, from_dict
 from ddpm.factory import build_diffusion
-from ddpm.report.figures import pick_examples, plot_forward_process
+from ddpm.figure_data import FORWARD_AMOUNTS, FORWARD_SIGNAL, noise_levels, noised, pick_examples
+from ddpm.report.figures import plot_forward_process
 from ddpm.training import load_model_checkpoint
 
 
@@ -33,7 +34,9 @@ def main() -> None:
         diffusion = build_diffusion(from_dict(DiffusionConfig, json.loads(args.diffusion), "diffusion"))
     split = load_split(args.data)
     chosen = pick_examples(split.labels, args.num_images, args.seed)
-    plot_forward_process(args.out, diffusion, split.images[chosen], seed=args.seed, description=args.description)
+    levels = noise_levels(diffusion, FORWARD_SIGNAL, FORWARD_AMOUNTS, last_step=True)
+    frames = noised(diffusion, split.images[chosen], levels.values, args.seed)
+    plot_forward_process(args.out, frames, levels, description=args.description)
 
 
 if __name__ == "__main__":

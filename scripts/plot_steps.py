@@ -13,7 +13,8 @@ import numpy as np
 from ddpm.cli import run
 from ddpm.data import load_split
 from ddpm.config import SamplerConfig, SamplingConfig, from_dict
-from ddpm.report.figures import plot_samples_by_steps, resolve_step_counts, samples_by_steps
+from ddpm.figure_data import resolve_step_counts, samples_by_steps
+from ddpm.report.figures import plot_samples_by_steps
 from ddpm.report.grids import label_titles
 from ddpm.report.results import sampler_series
 from ddpm.runtime import resolve_device

@@ -1,7 +1,9 @@
-"""Report figures and their scripts, with tiny freshly built models and tiny data in tmp_path."""
+"""Report figures (drawn from given arrays) and their scripts, with tiny freshly built models and tiny
+data in tmp_path."""
 
 from __future__ import annotations
 
+import ast
 import json
 import runpy
 import sys
@@ -12,25 +14,23 @@ import pytest
 import torch
 from PIL import Image
 
-from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, SamplerConfig, SamplingConfig
+from ddpm.config import DataSpec, DiffusionConfig, ModelConfig
 from ddpm.errors import ConfigError, DataError
-from ddpm.factory import build_diffusion, build_model
+from ddpm.factory import build_model
+from ddpm.figure_data import NoiseLevels
 from ddpm.report import figures
 from ddpm.report.figures import (
-    denoiser_outputs,
     fid_series,
-    noise_levels,
-    noised,
-    pick_examples,
+    plot_denoiser,
     plot_fid_vs_steps,
+    plot_forward_process,
     plot_loss_curves,
+    plot_samples_by_steps,
     plot_schedules,
-    resolve_step_counts,
-    samples_by_steps,
 )
 from ddpm.report.results import RunResult, SamplingSpeed, TrainLog, Unavailable
 from ddpm.report.style import PNG_DPI, TEXT_WIDTH
-from ddpm.training import load_model_checkpoint, save_model_checkpoint
+from ddpm.training import save_model_checkpoint
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 CLASSES = ("zero", "one", "two")
@@ -110,60 +110,80 @@ def test_plot_schedules(tmp_path):
         plot_schedules(tmp_path / "bad.png", ["lineer"], 100)
 
 
-def test_noise_levels_follow_the_signal_left():
-    diffusion = build_diffusion(DiffusionConfig(schedule="linear", timesteps=1000))
-    levels = noise_levels(diffusion, (1.0, 0.5, 0.1), (), last_step=True)
-    assert levels.values[0] == 0 and levels.values[-1] == 999 and list(levels.values) == sorted(levels.values)
-    middle = int(levels.values[1])
-    assert diffusion.schedule.sqrt_alphas_cumprod[middle] == pytest.approx(0.5, abs=0.01)
-    toy = noise_levels(build_diffusion(DiffusionConfig(kind="toy")), (0.5,), (0.0, 0.5))
-    assert toy.values == (0.0, 0.5) and toy.titles == ("noise share\na = 0", "noise share\na = 0.5")
-    # Each Gaussian column names its timestep and the signal left there.
-    assert levels.titles[1] == f"t = {middle}\n" + r"$\sqrt{\bar\alpha_t}$" + f" = {diffusion.schedule.sqrt_alphas_cumprod[middle]:.2f}"
+def test_figures_module_computes_nothing():
+    """The figures draw what they are given: no torch, no sampling, no network evaluation there
+    (those are in ddpm.figure_data); only the image check of ddpm.images."""
+    tree = ast.parse(Path(figures.__file__).read_text())
+    imported = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update({alias.name: set() for alias in node.names})
+        elif isinstance(node, ast.ImportFrom):
+            imported.setdefault(node.module or "", set()).update(alias.name for alias in node.names)
+    computing = ("torch", "ddpm.generation", "ddpm.labels", "ddpm.runtime", "ddpm.diffusion", "ddpm.toy_diffusion", "ddpm.training", "ddpm.samplers")
+    assert "numpy" in imported  # the walk sees the module's imports
+    assert not [m for m in imported if m.split(".")[0] == "torch" or m.startswith(computing)]
+    assert imported.get("ddpm.images", set()) <= {"check_images"}
 
 
-def test_noised_uses_one_noise_draw_per_image():
-    images = np.full((2, 4, 4, 1), 255, np.uint8)
-    toy = noised(build_diffusion(DiffusionConfig(kind="toy")), images, (0.0, 1.0), seed=3)
-    torch.testing.assert_close(toy[0], torch.ones_like(toy[0]))  # amount 0: the image itself
-    gaussian = build_diffusion(GAUSSIAN)
-    a, b = noised(gaussian, images, (9.0,), seed=3), noised(gaussian, images, (9.0,), seed=3)
-    torch.testing.assert_close(a, b)
-    assert not torch.equal(a[0, 0], a[0, 1])  # images get different noise
+def _levels(count: int, toy: bool = False) -> NoiseLevels:
+    return NoiseLevels(tuple(float(k) for k in range(count)), tuple(f"t = {k}" for k in range(count)), toy)
 
 
-def test_pick_examples_prefers_distinct_labels():
-    labels = np.array([0, 0, 0, 0, 1, 1, 2])
-    picked = pick_examples(labels, 3, seed=0)
-    assert sorted(labels[picked]) == [0, 1, 2]
-    assert len(set(pick_examples(labels, 7, seed=1))) == 7
-    with pytest.raises(ConfigError, match="cannot pick 8"):
-        pick_examples(labels, 8, seed=0)
+def _frames(*shape: int) -> np.ndarray:
+    return np.random.default_rng(1).integers(0, 256, shape).astype(np.uint8)
 
 
-def test_denoiser_outputs_shapes(checkpoints):
-    loaded = load_model_checkpoint(checkpoints["class"])
-    images = np.zeros((2, 8, 8, 1), np.uint8)
-    inputs, outputs = denoiser_outputs(loaded, images, np.array([0, 2]), (1.0, 5.0, 9.0), seed=0, device=torch.device("cpu"))
-    assert inputs.shape == outputs.shape == (3, 2, 8, 8, 1) and outputs.dtype == np.uint8
+def test_plot_forward_process_draws_one_row_per_image(tmp_path, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(figures, "image_rows_figure", lambda rows, **kw: drawn.append((rows, kw)) or "figure")
+    monkeypatch.setattr(figures, "save_figure", lambda figure, path: None)
+    frames = _frames(3, 2, 8, 8, 1)  # 3 levels of 2 images
+    plot_forward_process(tmp_path / "f.png", frames, _levels(3), description="tiny")
+    rows, kw = drawn[0]
+    assert len(rows) == 2 and all(np.array_equal(rows[b], frames[:, b]) for b in range(2))
+    assert kw["column_titles"] == ("t = 0", "t = 1", "t = 2") and "Forward process" in kw["title"]
+    plot_forward_process(tmp_path / "toy.png", frames, _levels(3, toy=True))
+    assert "Toy corruption" in drawn[1][1]["title"]
+    with pytest.raises(DataError, match="3 noise levels but 2 column titles"):
+        plot_forward_process(tmp_path / "bad.png", frames, _levels(2))
+    with pytest.raises(DataError, match="uint8 array of shape"):
+        plot_forward_process(tmp_path / "bad.png", frames[0], _levels(3))
 
 
-def test_resolve_step_counts():
-    gaussian = build_diffusion(DiffusionConfig(schedule="linear", timesteps=50))
-    toy = build_diffusion(DiffusionConfig(kind="toy"))
-    assert resolve_step_counts(["5", "20", "all"], gaussian) == [5, 20, 50]
-    assert resolve_step_counts(["5", "20", "all"], toy) == [5, 20, 100]
-    assert resolve_step_counts(["5", "200", "all"], toy) == [5, 200]
-    with pytest.raises(ConfigError, match="'five'"):
-        resolve_step_counts(["five"], gaussian)
+def test_plot_forward_process_writes_the_figure(tmp_path):
+    plot_forward_process(tmp_path / "f.png", _frames(4, 3, 8, 8, 3), _levels(4), description="tiny")
+    width, height = _png_size(tmp_path / "f.png")
+    assert width > height > 100 and (tmp_path / "f.pdf").exists()
 
 
-def test_samples_by_steps_keeps_the_seeds(checkpoints):
-    loaded = load_model_checkpoint(checkpoints["class"])
-    config = SamplingConfig(num_images=2, guidance_scale=2.0)
-    samples = samples_by_steps(loaded, SamplerConfig("ddim"), [2, 10, 10], config, [7, 8], np.array([0, 1]), torch.device("cpu"))
-    assert samples.shape == (3, 2, 8, 8, 1)
-    np.testing.assert_array_equal(samples[1], samples[2])  # same seeds and steps: the same images
+def test_plot_denoiser_pairs_input_and_prediction_rows(tmp_path, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(figures, "image_rows_figure", lambda rows, **kw: drawn.append((rows, kw)) or "figure")
+    monkeypatch.setattr(figures, "save_figure", lambda figure, path: None)
+    images, inputs, outputs = _frames(2, 8, 8, 1), _frames(3, 2, 8, 8, 1), 255 - _frames(3, 2, 8, 8, 1)
+    plot_denoiser(tmp_path / "d.png", images, inputs, outputs, _levels(3), image_names=["one", "two"])
+    rows, kw = drawn[0]
+    assert kw["row_labels"] == ["one: input", "predicted x0", "two: input", "predicted x0"]
+    assert kw["column_titles"] == ("clean", "t = 0", "t = 1", "t = 2")
+    np.testing.assert_array_equal(rows[3], np.concatenate([images[1:2], outputs[:, 1]]))  # clean, then predictions
+    np.testing.assert_array_equal(rows[0], np.concatenate([images[0:1], inputs[:, 0]]))
+    with pytest.raises(DataError, match="pass one name per image"):
+        plot_denoiser(tmp_path / "d.png", images, inputs, outputs, _levels(3), image_names=["one"])
+    with pytest.raises(DataError, match="3 images per level but 2 clean images"):
+        plot_denoiser(tmp_path / "d.png", images, _frames(3, 3, 8, 8, 1), outputs, _levels(3), image_names=["one", "two"])
+
+
+def test_plot_samples_by_steps_marks_the_full_chain(tmp_path, monkeypatch):
+    plot_samples_by_steps(tmp_path / "s.png", _frames(2, 3, 8, 8, 1), [5, 10], ["a", "b", "c"], all_steps=10)
+    assert _png_size(tmp_path / "s.png")[1] > 100
+    drawn = []
+    monkeypatch.setattr(figures, "image_rows_figure", lambda rows, **kw: drawn.append(kw) or "figure")
+    monkeypatch.setattr(figures, "save_figure", lambda figure, path: None)
+    plot_samples_by_steps(tmp_path / "s.png", _frames(2, 3, 8, 8, 1), [5, 10], ["a", "b", "c"], all_steps=10)
+    assert drawn[0]["row_labels"] == ["5 steps", "10 steps (all)"] and drawn[0]["column_titles"] == ["a", "b", "c"]
+    with pytest.raises(DataError, match="one row of samples per step count"):
+        plot_samples_by_steps(tmp_path / "s.png", _frames(2, 3, 8, 8, 1), [5], ["a", "b", "c"])
 
 
 def test_plot_loss_curves(tmp_path):

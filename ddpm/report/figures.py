@@ -1,47 +1,30 @@
 """The report's figures: schedule constants, forward process, denoiser input and output, samples by
 step count, loss curves and FID against sampling steps. Each ``plot_*`` function writes one figure
-(PDF and PNG, :func:`ddpm.report.style.save_figure`) from what it is given; sampling and network
-evaluations happen in the functions before it (called by the scripts), so they can be tested
-without pixels. Titles say what a figure shows, then the experiment's description.
-
-Noise levels are picked by how much signal is left (sqrt(alpha-bar_t) = 0.9, 0.7, ...) rather than
-by fractions of T, so figures of different schedules and T show comparable corruption.
+(PDF and PNG, :func:`ddpm.report.style.save_figure`) from what it is given: numpy arrays and read
+results in, files out. What the image figures show (noised images, the denoiser's outputs, samples)
+is computed by :mod:`ddpm.figure_data`, called by the scripts. Titles say what a figure shows, then
+the experiment's description.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import torch
 from matplotlib.axis import Axis
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from ddpm.config import SamplerConfig, SamplingConfig
-from ddpm.diffusion import GaussianDiffusion
 from ddpm.errors import ConfigError, DataError
 from ddpm.evaluation.features import FEATURE_SETS
-from ddpm.images import check_images, from_model_range, images_to_tensor, to_model_range
-from ddpm.labels import conditions
+from ddpm.images import check_images
 from ddpm.report.grids import image_rows_figure
 from ddpm.report.results import RunResult, TrainLog
 from ddpm.report.style import COLUMN_WIDTH, TEXT_WIDTH, new_figure, save_figure, set_title, title_text
-from ddpm.runtime import place
-from ddpm.generation import sample_set
 from ddpm.schedules import NoiseSchedule
-from ddpm.toy_diffusion import ToyDiffusion, corrupt
-from ddpm.training.checkpoint import LoadedModel
 
-Diffusion = GaussianDiffusion | ToyDiffusion
-
-FORWARD_SIGNAL = (1.0, 0.9, 0.7, 0.5, 0.3, 0.1)  # sqrt(alpha-bar) of the forward-process columns (+ t = T-1)
-FORWARD_AMOUNTS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # toy diffusion: share of noise mixed in
-DENOISER_SIGNAL = (0.9, 0.7, 0.5, 0.3, 0.1)
-DENOISER_AMOUNTS = (0.1, 0.3, 0.5, 0.7, 0.9)
-TOY_ALL_STEPS = 100  # the toy sampler has no T; "all" steps means this many (or the largest given)
+if TYPE_CHECKING:
+    from ddpm.figure_data import NoiseLevels
 
 
 # -- (a) schedule constants -------------------------------------------------------------------------
@@ -81,72 +64,30 @@ def plot_schedules(path: str | os.PathLike, schedules: Sequence[str], num_timest
     save_figure(figure, path)
 
 
-# -- examples, noise levels and noised images -------------------------------------------------------
-
-
-def pick_examples(labels: np.ndarray, count: int, seed: int) -> np.ndarray:
-    """Indices of ``count`` examples in a seeded random order, distinct labels first (one digit of each
-    class rather than three sevens)."""
-    if count < 1 or count > len(labels):
-        raise ConfigError(f"cannot pick {count} examples from a split of {len(labels)}; ask for 1 to {len(labels)}")
-    order = np.random.default_rng(seed).permutation(len(labels))
-    _, first = np.unique(labels[order], return_index=True)
-    distinct = order[np.sort(first)]
-    rest = order[~np.isin(order, distinct)]
-    return np.concatenate([distinct, rest])[:count]
-
-
-
-@dataclass(frozen=True)
-class NoiseLevels:
-    values: tuple[float, ...]  # timesteps (Gaussian diffusion) or noise amounts (toy diffusion)
-    titles: tuple[str, ...]
-
-
-def noise_levels(diffusion: Diffusion, signal: Sequence[float], amounts: Sequence[float], *, last_step: bool = False) -> NoiseLevels:
-    """The timesteps where sqrt(alpha-bar_t) is nearest each ``signal`` value (and T-1 if ``last_step``),
-    or, for the toy diffusion, the noise ``amounts``."""
-    if isinstance(diffusion, ToyDiffusion):
-        return NoiseLevels(tuple(float(a) for a in amounts), tuple(f"noise share\na = {a:g}" for a in amounts))
-    scale = diffusion.schedule.sqrt_alphas_cumprod
-    steps = {int(np.abs(scale - s).argmin()) for s in signal}
-    if last_step:
-        steps.add(diffusion.num_timesteps - 1)
-    ordered = sorted(steps)
-    return NoiseLevels(tuple(float(t) for t in ordered), tuple(f"t = {t}\n" + r"$\sqrt{\bar\alpha_t}$" + f" = {scale[t]:.2f}" for t in ordered))
-
-
-def noised(diffusion: Diffusion, images: np.ndarray, levels: Sequence[float], seed: int) -> torch.Tensor:
-    """Every image at every level, float (K, B, C, H, W) in [-1, 1] units, on the CPU.
-
-    Each image gets one noise draw (from ``seed``) used at every level, so a row shows one
-    corruption growing rather than fresh noise per column.
-    """
-    x0 = to_model_range(images_to_tensor(images, torch.device("cpu")))
-    generator = torch.Generator().manual_seed(seed)
-    batch = x0.shape[0]
-    if isinstance(diffusion, ToyDiffusion):
-        noise = torch.rand(x0.shape, generator=generator) * 2.0 - 1.0
-        return torch.stack([corrupt(x0, torch.full((batch,), level), noise) for level in levels])
-    noise = torch.randn(x0.shape, generator=generator)
-    return torch.stack([diffusion.q_sample(x0, torch.full((batch,), int(level), dtype=torch.long), noise) for level in levels])
-
-
-def _uint8(x: torch.Tensor) -> np.ndarray:
-    """Float (..., C, H, W) in [-1, 1] -> uint8 (..., H, W, C)."""
-    lead = x.shape[:-3]
-    return from_model_range(x.reshape(-1, *x.shape[-3:])).numpy().reshape(*lead, *x.shape[-2:], x.shape[-3])
-
-
 # -- (b) forward process ----------------------------------------------------------------------------
 
 
-def plot_forward_process(path: str | os.PathLike, diffusion: Diffusion, images: np.ndarray, *, seed: int = 0, description: str = "") -> None:
-    """One row per real image: the image noised at increasing levels (same noise along the row)."""
-    check_images(images, "forward-process images")
-    levels = noise_levels(diffusion, FORWARD_SIGNAL, FORWARD_AMOUNTS, last_step=True)
-    strips = _uint8(noised(diffusion, images, levels.values, seed)).transpose(1, 0, 2, 3, 4)  # (B, K, H, W, C)
-    if isinstance(diffusion, ToyDiffusion):
+def _check_levels_of_images(frames: np.ndarray, levels: NoiseLevels, images: int | None, what: str) -> None:
+    """Raise unless ``frames`` is uint8 (K, B, H, W, C) with one level per column title (and, if
+    given, ``images`` images per level)."""
+    if not isinstance(frames, np.ndarray) or frames.dtype != np.uint8 or frames.ndim != 5:
+        got = f"{getattr(frames, 'dtype', type(frames).__name__)} {getattr(frames, 'shape', None)}"
+        raise DataError(f"{what}: expected a uint8 array of shape (levels, images, H, W, C), got {got}")
+    if len(frames) == 0 or len(frames) != len(levels.titles):
+        raise DataError(f"{what}: {len(frames)} noise levels but {len(levels.titles)} column titles; compute both from the same levels")
+    if images is not None and frames.shape[1] != images:
+        raise DataError(f"{what}: {frames.shape[1]} images per level but {images} clean images; compute them from the same images")
+    check_images(frames[0], what)
+
+
+def plot_forward_process(path: str | os.PathLike, frames: np.ndarray, levels: NoiseLevels, *, description: str = "") -> None:
+    """One row per real image: the image noised at increasing levels (same noise along the row).
+
+    ``frames`` is uint8 (K, B, H, W, C), image b at level k (:func:`ddpm.figure_data.noised`).
+    """
+    _check_levels_of_images(frames, levels, None, "forward-process images")
+    strips = frames.transpose(1, 0, 2, 3, 4)  # (B, K, H, W, C)
+    if levels.toy:
         kind = r"Toy corruption $x_a = (1-a)\,x_0 + a\,u$, $u \sim U[-1, 1]$"
     else:
         kind = r"Forward process $q(x_t \mid x_0)$, one noise draw per row"
@@ -157,49 +98,26 @@ def plot_forward_process(path: str | os.PathLike, diffusion: Diffusion, images: 
 # -- (c) denoiser input and output ------------------------------------------------------------------
 
 
-@torch.no_grad()
-def denoiser_outputs(
-    loaded: LoadedModel, images: np.ndarray, labels: np.ndarray | None, levels: Sequence[float], *, seed: int, device: torch.device
-) -> tuple[np.ndarray, np.ndarray]:
-    """The network's inputs and predicted x0 for every image at every level: two uint8 (K, B, H, W, C).
-
-    A conditional network is given each image's own label (no guidance).
-    """
-    inputs = noised(loaded.diffusion, images, levels, seed)
-    k, b = inputs.shape[:2]
-    flat = inputs.reshape(k * b, *inputs.shape[2:]).to(device)
-    model = place(loaded.model, device).eval()
-    if isinstance(loaded.diffusion, ToyDiffusion):
-        x0 = model(flat)
-    else:
-        t = torch.tensor(levels, dtype=torch.long, device=device).repeat_interleave(b)
-        cond = None if labels is None else conditions(labels, loaded.model_config, loaded.data)
-        kwargs = {} if cond is None else {"cond": cond.to(device).repeat(k, *([1] * (cond.dim() - 1)))}
-        x0, _ = loaded.diffusion.split_prediction(model(flat, t, **kwargs).float(), flat, t)
-    predicted = x0.float().clamp(-1, 1).cpu().reshape(inputs.shape)
-    return _uint8(inputs), _uint8(predicted)
-
-
 def plot_denoiser(
     path: str | os.PathLike,
-    loaded: LoadedModel,
     images: np.ndarray,
-    labels: np.ndarray | None,
+    inputs: np.ndarray,
+    outputs: np.ndarray,
+    levels: NoiseLevels,
     *,
     image_names: Sequence[str],
-    seed: int = 0,
-    device: torch.device = torch.device("cpu"),
     description: str = "",
 ) -> None:
     """Per test image two rows: the network's input at increasing noise, and the x0 it predicts.
 
-    The first column repeats the clean image in both rows, for comparison.
+    ``inputs`` and ``outputs`` are uint8 (K, B, H, W, C) (:func:`ddpm.figure_data.denoiser_outputs`);
+    the first column repeats the clean image in both rows, for comparison.
     """
     check_images(images, "denoiser test images")
     if len(image_names) != len(images):
         raise DataError(f"{len(images)} denoiser test images but {len(image_names)} names; pass one name per image")
-    levels = noise_levels(loaded.diffusion, DENOISER_SIGNAL, DENOISER_AMOUNTS)
-    inputs, outputs = denoiser_outputs(loaded, images, labels, levels.values, seed=seed, device=device)
+    _check_levels_of_images(inputs, levels, len(images), "denoiser inputs")
+    _check_levels_of_images(outputs, levels, len(images), "denoiser outputs")
     rows, names = [], []
     for i, name in enumerate(image_names):
         rows += [np.concatenate([images[i : i + 1], inputs[:, i]]), np.concatenate([images[i : i + 1], outputs[:, i]])]
@@ -210,42 +128,6 @@ def plot_denoiser(
 
 
 # -- (d) samples by number of steps -----------------------------------------------------------------
-
-
-def resolve_step_counts(tokens: Sequence[str], diffusion: Diffusion) -> list[int]:
-    """Step counts from words such as ``5 20 all``; ``all`` is T (toy diffusion: 100, or the largest given)."""
-    numbers = []
-    for token in tokens:
-        if token != "all" and (not token.isdigit() or int(token) < 1):
-            raise ConfigError(f"step count {token!r} is neither a positive whole number nor 'all'")
-        numbers.append(None if token == "all" else int(token))
-    given = [n for n in numbers if n is not None]
-    if isinstance(diffusion, ToyDiffusion):
-        everything = max([TOY_ALL_STEPS, *given])
-    else:
-        everything = diffusion.num_timesteps
-    counts = [everything if n is None else n for n in numbers]
-    return list(dict.fromkeys(counts))  # drop repeats (e.g. "1000 all"), keep the order
-
-
-def samples_by_steps(
-    loaded: LoadedModel,
-    sampler: SamplerConfig,
-    step_counts: Sequence[int],
-    config: SamplingConfig,
-    seeds: Sequence[int],
-    labels: np.ndarray | None,
-    device: torch.device,
-) -> np.ndarray:
-    """uint8 (S, N, H, W, C): the same seeds (and labels) sampled with each step count."""
-    # Compiling would cost more than these few images gain.
-    config = dataclasses.replace(config, compile="off")
-    return np.stack(
-        [
-            sample_set(loaded, dataclasses.replace(sampler, steps=steps, name=None), config, device, labels, seeds=seeds, progress=False).images
-            for steps in step_counts
-        ]
-    )
 
 
 def plot_samples_by_steps(
