@@ -40,12 +40,26 @@ class SamplingJob:
     test_labels: "np.ndarray | None"
 
 
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of every program that runs a trained model: its checkpoint and the device."""
+    parser.add_argument("--checkpoint", required=True, type=Path, help="model checkpoint (model.pt)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
+
+
+def load_model(args: argparse.Namespace) -> "tuple[LoadedModel, torch.device]":
+    """The checkpoint named by :func:`add_model_arguments`, loaded onto its device."""
+    from ddpm.runtime import resolve_device
+    from ddpm.training import load_model_checkpoint
+
+    device = resolve_device(args.device)
+    return load_model_checkpoint(args.checkpoint, device), device
+
+
 def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments shared by the programs that sample a trained model."""
-    parser.add_argument("--checkpoint", required=True, type=Path, help="model checkpoint (model.pt)")
+    add_model_arguments(parser)
     parser.add_argument("--sampling", default="{}", help="sampling settings as JSON (num_images, seed_start, guidance_scale, ...)")
     parser.add_argument("--test", type=Path, help="prepared test split: held-out strings for random_texts")
-    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
 
 
 def load_for_sampling(args: argparse.Namespace) -> SamplingJob:
@@ -54,10 +68,8 @@ def load_for_sampling(args: argparse.Namespace) -> SamplingJob:
 
     from ddpm.config import SamplingConfig, from_dict
     from ddpm.data import load_split
-    from ddpm.runtime import resolve_device
-    from ddpm.training import load_model_checkpoint
 
-    device = resolve_device(args.device)
+    loaded, device = load_model(args)
     config = from_dict(SamplingConfig, json.loads(args.sampling), "sampling")
     test_labels = load_split(args.test).labels if args.test else None
-    return SamplingJob(load_model_checkpoint(args.checkpoint, device), config, device, test_labels)
+    return SamplingJob(loaded, config, device, test_labels)

@@ -6,28 +6,24 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ddpm.cli import run
+from ddpm.cli import add_model_arguments, load_model, run
 from ddpm.data import load_split
 from ddpm.figure_data import DENOISER_AMOUNTS, DENOISER_SIGNAL, denoiser_outputs, noise_levels, pick_examples
 from ddpm.report.figures import plot_denoiser
 from ddpm.report.grids import label_titles
-from ddpm.runtime import resolve_device
-from ddpm.training import load_model_checkpoint
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--checkpoint", required=True, type=Path)
+    add_model_arguments(parser)
     parser.add_argument("--data", required=True, type=Path, help="the prepared test split (.npz, its .json beside it)")
     parser.add_argument("--num-images", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0, help="picks the images and draws the noise")
     parser.add_argument("--description", default="", help="the experiment's description, shown under the figure's title")
     parser.add_argument("--out", required=True, type=Path, help="PNG to write (its PDF is written beside it)")
-    parser.add_argument("--device", default="auto")
     args = parser.parse_args()
 
-    device = resolve_device(args.device)
-    loaded = load_model_checkpoint(args.checkpoint, device)
+    loaded, device = load_model(args)
     split = load_split(args.data)
     chosen = pick_examples(split.labels, args.num_images, args.seed)
     labels = None if loaded.model_config.conditioning == "none" else split.labels[chosen]

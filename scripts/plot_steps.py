@@ -10,40 +10,33 @@ from pathlib import Path
 
 import numpy as np
 
-from ddpm.cli import run
-from ddpm.data import load_split
-from ddpm.config import SamplerConfig, SamplingConfig, from_dict
+from ddpm.cli import add_sampling_arguments, load_for_sampling, run
+from ddpm.config import SamplerConfig, from_dict
 from ddpm.figure_data import resolve_step_counts, samples_by_steps
 from ddpm.report.figures import plot_samples_by_steps
 from ddpm.report.grids import label_titles
 from ddpm.report.results import sampler_series
-from ddpm.runtime import resolve_device
 from ddpm.generation import requested_labels
 from ddpm.toy_diffusion import ToyDiffusion
-from ddpm.training import load_model_checkpoint
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--checkpoint", required=True, type=Path)
+    add_sampling_arguments(parser)
     parser.add_argument("--steps", nargs="+", required=True, help="step counts, e.g. 5 20 all; 'all' is T (toy diffusion: 100)")
     parser.add_argument("--sampler", help="sampler setting as JSON; its steps are replaced (default: DDIM with eta 0, or the toy sampler)")
-    parser.add_argument("--sampling", default="{}", help="sampling settings as JSON (seed_start, guidance_scale, clip_x0, texts, ...)")
     parser.add_argument("--num-images", type=int, default=8, help="seeds seed_start .. seed_start + N - 1")
-    parser.add_argument("--test", type=Path, help="prepared test split: held-out strings for random_texts")
     parser.add_argument("--description", default="", help="the experiment's description, shown under the figure's title")
     parser.add_argument("--out", required=True, type=Path, help="PNG to write (its PDF is written beside it)")
-    parser.add_argument("--device", default="auto")
     args = parser.parse_args()
 
-    device = resolve_device(args.device)
-    loaded = load_model_checkpoint(args.checkpoint, device)
+    job = load_for_sampling(args)
+    loaded, device = job.loaded, job.device
     toy = isinstance(loaded.diffusion, ToyDiffusion)
     default_sampler = {"sampler": "toy"} if toy else {"sampler": "ddim", "eta": 0.0}
     sampler = from_dict(SamplerConfig, json.loads(args.sampler) if args.sampler else default_sampler, "sampler")
-    config = dataclasses.replace(from_dict(SamplingConfig, json.loads(args.sampling), "sampling"), num_images=args.num_images)
-    test_labels = load_split(args.test).labels if args.test else None
-    labels = requested_labels(loaded, config, test_labels)
+    config = dataclasses.replace(job.config, num_images=args.num_images)
+    labels = requested_labels(loaded, config, job.test_labels)
     seeds = np.arange(config.seed_start, config.seed_start + args.num_images)
     counts = resolve_step_counts(args.steps, loaded.diffusion)
 
