@@ -142,7 +142,7 @@ def slurm_run(slurm_env, tmp_path_factory):
 
 
 def _reference_targets():
-    for name in ("digits", "text"):
+    for name in SMOKE_CONFIG["datasets"]:
         yield from (f"results/data/{name}/{split}.npz" for split in ("train", "val", "test"))
         yield f"results/classifiers/{name}/classifier.pt"
     for exp in SMOKE_CONFIG["run"]:
@@ -157,7 +157,7 @@ def local_run(tmp_path_factory):
     """The same workflow run locally, only up to the outputs that are compared."""
     root = copy_repo(tmp_path_factory.mktemp("local"))
     targets = list(_reference_targets())
-    # gpu=2: two jobs at a time on a CPU-only machine (the default profile allows one).
+    # Two jobs at a time on a CPU-only machine, like the SLURM test node.
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", *targets, "--cores", "2", "--resources", "gpu=2", *SMOKE],
         cwd=root, capture_output=True, text=True, timeout=900,
@@ -186,7 +186,7 @@ def test_every_job_but_the_downloads_ran_as_a_slurm_job(slurm_run):
     assert Counter(rule for rule, _, _ in submitted) == expected
     assert len({job_id for _, job_id, _ in submitted}) == len(submitted)
     # The downloads stayed on the submitting machine (a local rule) and still did their work.
-    assert stats["fetch_raw"] == 2 and "localrule fetch_raw:" in log
+    assert stats["fetch_raw"] == len(SMOKE_CONFIG["datasets"]) and "localrule fetch_raw:" in log
     assert not (root / ".snakemake/slurm_logs/rule_fetch_raw").exists()
     assert (root / "results/raw/digits/MANIFEST.json").exists()
     for rule, job_id, slurm_log in submitted:
@@ -264,4 +264,6 @@ def test_the_outputs_equal_a_local_run(slurm_run, local_run):
         else:
             assert json.loads(ours.read_text()) == json.loads(theirs.read_text()), target
         compared.append(target)
-    assert len(compared) == 6 + 2 + 4 * 2 + 6
+    datasets, experiments = len(SMOKE_CONFIG["datasets"]), SMOKE_CONFIG["run"]
+    runs = sum(len(SMOKE_CONFIG["experiments"][exp]["sampling"]["runs"]) for exp in experiments)
+    assert len(compared) == datasets * (3 + 1) + 2 * len(experiments) + runs

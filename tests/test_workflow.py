@@ -38,7 +38,10 @@ def test_smoke_run_writes_tables_with_numbers(smoke_run):
     for row in experiments:
         assert math.isfinite(float(row[f"test_loss_{row['target']}"])) and int(row["parameters"]) > 0
     samples = _rows(tables / "samples.csv")
-    assert len(samples) == 6  # digits_uncond has three sampler settings, the others one each
+    smoke = yaml.safe_load((REPO / "config/smoke.yaml").read_text())
+    assert len(samples) == sum(len(smoke["experiments"][exp]["sampling"]["runs"]) for exp in SMOKE_EXPERIMENTS)
+    speed = _rows(tables / "speed.csv")
+    assert {r["job"] for r in speed if r["experiment"] == "digits_uncond"} >= {"training", "sampling ddpm50"}
     for row in samples:
         assert math.isfinite(float(row["fid_classifier"])), row
         assert "fid_inception" not in row  # no Inception weights offline: left out, with a note

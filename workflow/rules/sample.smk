@@ -50,7 +50,7 @@ for _exp in EXPERIMENTS:
             runs=json.dumps(EXPERIMENTS[_exp]["sampling"]["runs"], sort_keys=True),
             sampling=sampling_json(_exp),
             test=test_split_flag(_exp),
-            out_dir=os.path.dirname(fill(SAMPLES, exp=_exp)),
+            out_dir=lambda w, output: os.path.dirname(output.samples[0]),
             description=description_of(_exp),
             device=DEVICE_FLAG,
         shell:
