@@ -37,10 +37,11 @@ import numpy as np
 import torch
 import yaml
 
-from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, SamplerConfig, SamplingConfig, TrainingConfig, from_dict
+from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, TrainingConfig, from_dict
 from ddpm.factory import build_model
 from ddpm.runtime import autocast, maybe_compile, place, resolve_device
 from ddpm.training import TrainingData, TrainingFiles, train
+from ddpm.workload import experiment_workload
 
 # Shapes of the datasets the shipped configs use, when no prepared sidecar is at hand:
 # (channels, height, width, classes, alphabet, text length).
@@ -168,20 +169,14 @@ def sampling_forward_rate(exp: dict, spec: DataSpec, device: torch.device, batch
     return batch_size * iters / (time.perf_counter() - start)
 
 
-def config_workload(config: dict, names: list[str]) -> dict[str, dict]:
-    """Training images and sampling network evaluations per experiment (guidance doubles them)."""
+def config_workload(config: dict, names: list[str], prepared: Path) -> dict[str, dict]:
+    """Training images and sampling network evaluations per experiment (ddpm.workload's count)."""
     work = {}
     for name in names:
         exp = config["experiments"][name]
-        training = from_dict(TrainingConfig, exp.get("training", {}), "training")
-        sampling = exp.get("sampling", {})
-        settings = from_dict(SamplingConfig, {k: v for k, v in sampling.items() if k != "runs"}, "sampling")
-        passes = 2 if settings.guidance_scale != 1.0 and exp.get("model", {}).get("conditioning", "none") != "none" else 1
-        evaluations = sum(from_dict(SamplerConfig, run, "run").steps for run in sampling.get("runs", []))
-        work[name] = {
-            "training_images": training.steps * training.batch_size,
-            "sampling_forwards": settings.num_images * evaluations * passes,
-        }
+        spec = data_spec_for(config, exp["dataset"], prepared)
+        estimate = experiment_workload(name, exp, spec.image_size, channels=spec.image_channels)
+        work[name] = {"training_images": estimate.training_images, "sampling_forwards": estimate.sampling_evaluations}
     return work
 
 
@@ -235,7 +230,7 @@ def main() -> None:
                 job = training_job(exp, spec, args.steps, str(device), tmp / f"{name}-b{batch}", 0, batch)
                 record(f"images_per_s_b{batch}", launch([job], cache)[0]["images_per_s"])
 
-    work = config_workload(config, list(config["run"]))
+    work = config_workload(config, list(config["run"]), args.prepared)
     report["workload"] = work
     print(f"\n{'experiment':24} {'train img/s':>11} {'x' + str(args.concurrency[0]) + ' img/s' if args.concurrency else '':>11} "
           f"{'compile cold/warm s':>20} {'fwd img/s':>10} {'train img':>10} {'fwd':>10}")

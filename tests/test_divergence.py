@@ -6,33 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, TrainingConfig
 from ddpm.errors import ConfigError, DataError, TrainingDivergedError
 from ddpm.io import write_json
 from ddpm.sanity import MAX_ABS_WEIGHT, check_finite_samples, check_weights
-from ddpm.training import TrainingData, TrainingFiles, train
+from ddpm.training import train
 from ddpm.training.checkpoint import STATE_FORMAT, load_torch
 
-MODEL = ModelConfig(base_channels=8, channel_mult=(1, 2), num_res_blocks=1, conditioning="class", dropout=0.1)
-SPEC = DataSpec(1, (8, 8), num_classes=3, class_names=("a", "b", "c"))
-DIFFUSION = DiffusionConfig(timesteps=50)
-
-
-def _data(n=64, seed=0):
-    rng = np.random.default_rng(seed)
-    images = (rng.random((n, 8, 8, 1)) * 255).astype(np.uint8)
-    labels = torch.from_numpy(rng.integers(0, 3, n))
-    return TrainingData(images, labels, images[:16], labels[:16], fingerprint="tiny")
-
-
-def _files(folder):
-    return TrainingFiles(folder / "model.pt", folder / "state.pt", folder / "log.csv", folder / "provenance.json")
-
-
-def _training(**overrides):
-    settings = dict(steps=12, batch_size=8, log_every=3, val_every=6, checkpoint_every=6, warmup_steps=2, seed=3)
-    settings.update(overrides)
-    return TrainingConfig(**settings)
+from trainfiles import DIFFUSION, MODEL, SPEC
+from trainfiles import tiny_data as _data
+from trainfiles import tiny_files as _files
+from trainfiles import tiny_training as _training
 
 
 def _blow_up_weights_at(monkeypatch, step, value):

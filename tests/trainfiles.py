@@ -8,10 +8,35 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, TrainingConfig
 from ddpm.data.prepared_files import PreparedDataset, write_prepared
+from ddpm.training import TrainingData, TrainingFiles
 
 REPO = Path(__file__).resolve().parents[1]
+
+# A tiny class-conditional model and data for tests that call the trainer directly.
+MODEL = ModelConfig(base_channels=8, channel_mult=(1, 2), num_res_blocks=1, conditioning="class", dropout=0.1)
+SPEC = DataSpec(1, (8, 8), num_classes=3, class_names=("a", "b", "c"))
+DIFFUSION = DiffusionConfig(timesteps=50)
+
+
+def tiny_data(n=64, seed=0) -> TrainingData:
+    rng = np.random.default_rng(seed)
+    images = (rng.random((n, 8, 8, 1)) * 255).astype(np.uint8)
+    labels = torch.from_numpy(rng.integers(0, 3, n))
+    return TrainingData(images, labels, images[:16], labels[:16], fingerprint="tiny")
+
+
+def tiny_files(folder: Path) -> TrainingFiles:
+    return TrainingFiles(folder / "model.pt", folder / "state.pt", folder / "log.csv", folder / "provenance.json")
+
+
+def tiny_training(**overrides) -> TrainingConfig:
+    settings = dict(steps=12, batch_size=8, log_every=3, val_every=6, checkpoint_every=6, warmup_steps=2, seed=3)
+    settings.update(overrides)
+    return TrainingConfig(**settings)
 
 
 def write_tiny_dataset(folder: Path, n: int = 64, size: int = 8, seed: int = 0) -> Path:

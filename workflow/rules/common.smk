@@ -1,5 +1,6 @@
 # Config validation and the helpers every rule file uses. Paths of results are defined here and
 # nowhere else ("Result paths" below); the ddpm package never sees them.
+import functools
 import json
 import os
 import re
@@ -500,62 +501,55 @@ def _requested_experiments(targets):
     return experiments
 
 
-def _requested_work(targets):
-    """The work still to do for the targets: trainings and sampling runs whose outputs are absent."""
+def experiment_work(exp, *, train=True, sampling_runs=None):
+    """ddpm.workload's estimate for one experiment, with its dataset's image size (a fixed-size
+    source, MNIST 28x28 or CIFAR 32x32, has no image_size option)."""
     from ddpm.data.registry import get_source
     from ddpm.workload import experiment_workload
 
+    entry = DATASETS[dataset_of(exp)]
+    options = get_source(entry["source"]).resolve_options(entry)
+    return experiment_workload(
+        exp,
+        EXPERIMENTS[exp],
+        options.get("image_size", (32, 32)),
+        channels=options.get("channels", 1),
+        train=train,
+        sampling_runs=sampling_runs,
+    )
+
+
+def _requested_work(targets):
+    """The work still to do for the targets: trainings and sampling runs whose outputs are absent."""
     workloads = []
     for exp, scope in _requested_experiments(targets).items():
-        d = exp_dir(exp)
-        entry = DATASETS[dataset_of(exp)]
-        options = get_source(entry["source"]).resolve_options(entry)
         runs = [
             run
             for label, run in runs_of(exp).items()
-            if scope == "all" and not Path(f"{d}/samples/{label}.json").exists()
+            if scope == "all"
+            and not Path(fill(SAMPLES, exp=exp, run=label, ext="json")).exists()
         ]
-        workloads.append(
-            experiment_workload(
-                exp,
-                EXPERIMENTS[exp],
-                # Fixed-size sources (MNIST 28x28, CIFAR 32x32) have no image_size option.
-                options.get("image_size", (32, 32)),
-                channels=options.get("channels", 1),
-                train=not Path(f"{d}/model.pt").exists(),
-                sampling_runs=runs,
-            )
-        )
+        train = not Path(fill(MODEL, exp=exp)).exists()
+        workloads.append(experiment_work(exp, train=train, sampling_runs=runs))
     return [w for w in workloads if w.training_images or w.sampling_evaluations]
+
+
+@functools.cache
+def _training_ranks():
+    """Experiment -> 1 + its place when sorted by estimated training work."""
+    costs = {
+        name: experiment_work(name, sampling_runs=[]).training_cost
+        for name in EXPERIMENTS
+    }
+    return {
+        name: rank + 1 for rank, name in enumerate(sorted(EXPERIMENTS, key=costs.get))
+    }
 
 
 def training_priority(exp):
     """Longest training first (Snakemake starts higher priorities first): the long trainings are
     the run's critical path, and short jobs fill the GPU beside them."""
-    from ddpm.data.registry import get_source
-    from ddpm.workload import experiment_workload
-
-    def cost(name):
-        entry = DATASETS[dataset_of(name)]
-        options = get_source(entry["source"]).resolve_options(entry)
-        work = experiment_workload(
-            name,
-            EXPERIMENTS[name],
-            options.get("image_size", (32, 32)),
-            channels=options.get("channels", 1),
-            sampling_runs=[],
-        )
-        return work.training_cost
-
-    if "ranks" not in _TRAINING_PRIORITY:
-        ordered = sorted(EXPERIMENTS, key=cost)
-        _TRAINING_PRIORITY["ranks"] = {
-            name: rank + 1 for rank, name in enumerate(ordered)
-        }
-    return _TRAINING_PRIORITY["ranks"][exp]
-
-
-_TRAINING_PRIORITY = {}
+    return _training_ranks()[exp]
 
 
 def _before_any_job():
