@@ -14,7 +14,7 @@ import logging
 from ddpm.cli import run
 from ddpm.runtime import resolve_device
 from ddpm.config import from_dict
-from ddpm.evaluation.evaluate import evaluate_sample_set
+from ddpm.evaluation.evaluate import SampleScorer
 from ddpm.evaluation.fid import MetricConfig, load_reference
 from ddpm.evaluation.images import read_samples
 from ddpm.io import write_json
@@ -39,14 +39,14 @@ def main() -> None:
     if len(args.samples) != len(args.out):
         raise SystemExit(f"error: {len(args.samples)} sample files but {len(args.out)} --out files; give one each")
     config = from_dict(MetricConfig, json.loads(args.config), "metrics")
-    references = [load_reference(path) for path in args.reference]
+    scorer = SampleScorer(
+        [load_reference(path) for path in args.reference],
+        classifier_path=args.classifier, inception_weights=args.inception_weights,
+        config=config, device=args.device,
+    )
     for samples, out in zip(args.samples, args.out):
         images, labels = read_samples(samples)
-        metrics = evaluate_sample_set(
-            images, labels, references,
-            classifier_path=args.classifier, inception_weights=args.inception_weights,
-            config=config, device=args.device,
-        )
+        metrics = scorer.score(images, labels)
         log.info("%s: fid %s", samples, metrics["fid"])
         write_json(out, {"samples": samples, **metrics})
 

@@ -88,6 +88,28 @@ def test_class_dataset_end_to_end(tmp_path, monkeypatch) -> None:
                    "--classifier", ckpt, "--out", out)
         results[name] = json.loads(out.read_text())
 
+    # All sets in one job: the same numbers, and each network loaded once for the whole job.
+    import ddpm.evaluation.evaluate as evaluate_module
+
+    loads = {"extractor": 0, "judge": 0}
+
+    def counted(name, load):
+        def wrapper(*args, **kwargs):
+            loads[name] += 1
+            return load(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(evaluate_module, "build_extractor", counted("extractor", evaluate_module.build_extractor))
+    monkeypatch.setattr(evaluate_module, "load_classifier", counted("judge", evaluate_module.load_classifier))
+    together = [tmp_path / f"together_{name}.json" for name in samples]
+    run_script(monkeypatch, "evaluate_samples.py", "--samples", *samples.values(), "--reference",
+               references["classifier"], "--classifier", ckpt, "--out", *together)
+    assert loads == {"extractor": 1, "judge": 1}
+    for name, out in zip(samples, together):
+        alone, joint = results[name], json.loads(out.read_text())
+        assert joint["fid"]["classifier"] == pytest.approx(alone["fid"]["classifier"], rel=1e-6)
+        assert joint["conditional"]["accuracy"] == alone["conditional"]["accuracy"]
+
     close = results["close"]
     assert close["num_images"] == 64 and close["image_shape"] == [12, 12, 1]
     assert close["fid"]["inception"] is None and close["kid"]["inception"] is None
