@@ -56,3 +56,15 @@ def test_an_undecodable_image_is_named_by_its_file_not_by_a_buffer():
     message = str(caught.value)
     assert message.startswith("captcha/22d5n.png: the image does not decode (cannot identify image file)")
     assert "BytesIO" not in message and "0x" not in message
+
+
+def test_every_source_of_cdb_files_checks_their_structure_before_processing():
+    """The two CDB layouts (digits, letters) each name their own check on their registry entry."""
+    from ddpm.data import SOURCES
+    from ddpm.data.hoda_cdb import check_cdb
+    from ddpm.data.persian_letters_cdb import read_letters_cdb
+
+    with_cdb = {key for key, source in SOURCES.items() if any(f.name.endswith(".cdb") for f in source.raw_files)}
+    assert with_cdb == {"hoda", "persian_letters"}
+    assert SOURCES["hoda"].check_raw_file is check_cdb
+    assert SOURCES["persian_letters"].check_raw_file is read_letters_cdb

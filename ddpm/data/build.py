@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from ddpm.data.checksums import folder_manifest_sha256, path_sha256
-from ddpm.data.hoda_cdb import check_cdb
-from ddpm.data.persian_letters_cdb import read_letters_cdb
 from ddpm.data.prepared_files import write_prepared
 from ddpm.data.registry import Source, get_source
 from ddpm.errors import ChecksumError, ConfigError, DataError
@@ -19,11 +17,6 @@ log = logging.getLogger(__name__)
 
 # Options that say where inputs come from rather than how they are processed.
 _NOT_SETTINGS = ("sha256",)
-# Fast structure checks by source (two sources share the .cdb suffix in different layouts), run on
-# every raw file of a dataset before the (slow) processing of any: a damaged last file is reported
-# in seconds. The letters' files are small and parsed whole; other formats are parsed whole before
-# any processing by their preparers.
-_STRUCTURE_CHECKS = {"hoda": check_cdb, "persian_letters": read_letters_cdb}
 
 
 def prepare_dataset(dataset: str, entry: Mapping[str, Any], *, manifest: Path, raw_dir: Path, out_dir: Path) -> None:
@@ -39,9 +32,9 @@ def prepare_dataset(dataset: str, entry: Mapping[str, Any], *, manifest: Path, r
     raw, sources = _verified_raw_files(source, read_json(manifest), Path(manifest), Path(raw_dir))
     if "path" in options:
         sources[str(options["path"])] = folder_manifest_sha256(Path(options["path"]))
-    check = _STRUCTURE_CHECKS.get(source.key)
-    for path in raw.values() if check is not None else ():
-        check(path)
+    if source.check_raw_file is not None:  # every file's structure before the slow work on any
+        for path in raw.values():
+            source.check_raw_file(path)
     log.info("preparing %s from %s with %s", dataset, source.key, options)
     prepared = source.prepare(source, raw, options)
     settings = {name: value for name, value in options.items() if name not in _NOT_SETTINGS}

@@ -19,6 +19,8 @@ from types import MappingProxyType
 from typing import Any
 
 from ddpm.data import split_builders, synthetic
+from ddpm.data.hoda_cdb import check_cdb
+from ddpm.data.persian_letters_cdb import read_letters_cdb
 from ddpm.data.prepared_files import PreparedDataset
 from ddpm.errors import ConfigError
 
@@ -34,6 +36,7 @@ class _Required:
 REQUIRED: Any = _Required()  # an option without a default: the config must set it
 
 Preparer = Callable[["Source", Mapping[str, Path], Mapping[str, Any]], PreparedDataset]
+RawFileCheck = Callable[[Path], Any]
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,10 @@ class Source:
     class_glyphs: tuple[str, ...] = ()  # how each class is written, where that is a character
     alphabet: str | None = None  # text data with a fixed alphabet
     text_length: int | None = None
+    # A fast structure check of one raw file (raises DataError), run on every raw file of a dataset
+    # before any is processed, so a damaged last file is reported in seconds. Formats that the
+    # preparer parses whole before any processing need none.
+    check_raw_file: RawFileCheck | None = None
 
     def resolve_options(self, entry: Mapping[str, Any]) -> dict[str, Any]:
         """The options of a config entry merged over the defaults; unknown keys are errors."""
@@ -225,6 +232,7 @@ SOURCES: Mapping[str, Source] = MappingProxyType({
             ),
             mirror_subdir="hoda_digits",
             class_names=_DIGITS,
+            check_raw_file=check_cdb,
         ),
         Source(
             key="persian_letters",
@@ -242,6 +250,8 @@ SOURCES: Mapping[str, Source] = MappingProxyType({
                 RawFile("Persian-Character-DB-Training.cdb", "train", optional=True),
             ),
             mirror_subdir="persian_letters",
+            # Small files, so the check is the whole parse; the digits' check_cdb reads another layout.
+            check_raw_file=read_letters_cdb,
             class_names=tuple(name for name, _ in _PERSIAN_LETTERS),
             class_glyphs=tuple(glyph for _, glyph in _PERSIAN_LETTERS),
         ),
