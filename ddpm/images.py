@@ -7,12 +7,16 @@ tensors on a device, and floats in [-1, 1].
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
-import torch
 
 from ddpm.errors import DataError
+
+if TYPE_CHECKING:
+    import torch
+# The tensor conversions import torch where they run: the jobs that only check, plot or prepare
+# images (most of a workflow's jobs) then start without it, in a fraction of the time.
 
 
 def check_images(images: np.ndarray, source: str, *, fix: str = "") -> None:
@@ -36,6 +40,8 @@ def check_images(images: np.ndarray, source: str, *, fix: str = "") -> None:
 
 def images_to_tensor(images: np.ndarray, device: torch.device | str) -> torch.Tensor:
     """uint8 (N, H, W, C) -> uint8 (N, C, H, W) on ``device`` (a channels-last view of the same memory)."""
+    import torch
+
     check_images(images, "images")
     return torch.from_numpy(np.ascontiguousarray(images)).to(device).permute(0, 3, 1, 2)
 
@@ -46,6 +52,8 @@ def image_batches(images: np.ndarray, batch_size: int, device: torch.device | st
     Each is a permuted view of NHWC memory, i.e. already channels-last, which is what convolutions on
     CUDA prefer; the host-to-device copies are asynchronous.
     """
+    import torch
+
     for start in range(0, len(images), batch_size):
         batch = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size]))
         yield batch.to(device, non_blocking=True).permute(0, 3, 1, 2)
@@ -58,4 +66,6 @@ def to_model_range(images_uint8: torch.Tensor) -> torch.Tensor:
 
 def from_model_range(images: torch.Tensor) -> torch.Tensor:
     """float [-1, 1] (N, C, H, W) -> uint8 [0, 255] (N, H, W, C) on the CPU."""
+    import torch
+
     return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu()

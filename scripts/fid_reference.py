@@ -15,7 +15,8 @@ from ddpm.data import load_split
 from ddpm.runtime import resolve_device
 from ddpm.config import from_dict
 from ddpm.errors import FeaturesUnavailableError
-from ddpm.evaluation.features import FEATURE_SETS, build_extractor
+from ddpm.evaluation.feature_sets import FEATURE_SETS
+from ddpm.evaluation.features import build_extractor
 from ddpm.evaluation.fid import MetricConfig, compute_reference, save_reference, unavailable_reference
 
 log = logging.getLogger("fid_reference")

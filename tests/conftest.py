@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from ddpm.evaluation.features import INCEPTION_WEIGHTS_ENV
+from slurm_runs import slurm_env, slurm_run  # noqa: F401 (session fixtures, shared with test_slurm.py)
 from workflow_runs import copy_repo, snakemake
 
 # One intra-op thread: the tensors in these tests are tiny, and on a machine whose cores are busy
@@ -20,6 +21,23 @@ def smoke_run(tmp_path_factory):
     result = snakemake(root, "--cores", "2", "--configfile", "config/smoke.yaml")
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     return root
+
+
+@pytest.fixture(scope="session")
+def second_smoke_run(request, tmp_path_factory):
+    """The smoke workflow run a second time from empty results/, for the tests that compare two runs.
+
+    Where the one-node SLURM test cluster runs, the session's SLURM run (tests/slurm_runs.py: the
+    smoke config on the CPU, through the SLURM profile, one training requeued midway) is that second
+    run, as it is made anyway; elsewhere a second local run.
+    """
+    try:
+        return request.getfixturevalue("slurm_run")["root"]
+    except pytest.skip.Exception:  # no SLURM here: the comparison still needs a second run
+        root = copy_repo(tmp_path_factory.mktemp("smoke_again"))
+        result = snakemake(root, "--cores", "2", "--configfile", "config/smoke.yaml")
+        assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+        return root
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import yaml
 from ddpm.config import DataSpec, DiffusionConfig, ModelConfig
 from ddpm.data import SPLITS
 from ddpm.errors import ConfigError
-from ddpm.evaluation.features import FEATURE_SETS
+from ddpm.evaluation.feature_sets import FEATURE_SETS
 from ddpm.factory import build_diffusion, build_model
 from ddpm.models.unet import UNet
 from ddpm.runtime import PRECISIONS, SWITCHES

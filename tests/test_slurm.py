@@ -2,13 +2,9 @@
 
 tests/slurm/start_cluster.sh starts slurmctld, slurmd and munged from Debian's packages on
 127.0.0.1 (or reuses the cluster it started before; `.ci/run` installs the packages and starts it).
-The smoke workflow then runs once in a copy of the repository with
-
-    snakemake --profile workflow/profiles/slurm --profile workflow/profiles/slurm-test
-
-(the second profile only switches the job status queries to squeue, as this cluster has no
-slurmdbd, and keeps the SLURM logs), and while it runs, one training job is requeued the way SLURM
-requeues a preempted job. The tests check that every job but the downloads ran as a SLURM job, with
+The smoke workflow then runs once in a copy of the repository through the SLURM profile, and
+while it runs, one training job is requeued the way SLURM requeues a preempted job (the
+``slurm_run`` fixture, tests/slurm_runs.py). The tests check that every job but the downloads ran as a SLURM job, with
 the profile's requests, and that the outputs equal those of a local run.
 
 Which outputs are compared: two local smoke runs on the CPU give byte-identical prepared datasets,
@@ -19,12 +15,7 @@ SLURM profile keeps the rules' one thread, like a local run, so they must be equ
 """
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -33,112 +24,9 @@ import pytest
 import torch
 import yaml
 
+from slurm_runs import PREEMPTED_EXPERIMENT, REPO, SMOKE_CONFIG
+
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
-
-REPO = Path(__file__).resolve().parents[1]
-CLUSTER_SCRIPT = REPO / "tests/slurm/start_cluster.sh"
-PROFILES = ("--profile", "workflow/profiles/slurm", "--profile", "workflow/profiles/slurm-test")
-# CPU for both runs: on a machine with GPUs SLURM would hand the GPU jobs a real GPU, and GPU
-# results are not bitwise reproducible.
-SMOKE = ("--configfile", "config/smoke.yaml", "--config", "device=cpu")
-SMOKE_CONFIG = yaml.safe_load((REPO / "config/smoke.yaml").read_text())
-PREEMPTED_EXPERIMENT = "digits_uncond"
-SLURM_PROGRAMS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "srun")
-
-
-def copy_repo(dest: Path) -> Path:
-    for part in ("workflow", "scripts", "config", "ddpm"):
-        shutil.copytree(REPO / part, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
-    return dest
-
-
-def _have(program: str) -> bool:
-    return shutil.which(program) is not None or Path("/usr/sbin", program).exists()
-
-
-@pytest.fixture(scope="module")
-def slurm_env():
-    """SLURM_CONF of the one-node cluster: started here unless it is up already (then left up)."""
-    missing = [p for p in SLURM_PROGRAMS if not _have(p)]
-    if missing:
-        pytest.skip(
-            f"SLURM is not installed (no {', '.join(missing)}): apt-get install slurmctld slurmd slurm-client munge"
-            " (.ci/run does)"
-        )
-    if os.geteuid() != 0:
-        pytest.skip("the one-node SLURM cluster needs root (slurmd runs jobs as their submitter)")
-    env = dict(os.environ)
-    env.update(dict([subprocess.run([CLUSTER_SCRIPT, "env"], capture_output=True, text=True, check=True).stdout.strip().split("=", 1)]))
-    was_up = subprocess.run([CLUSTER_SCRIPT, "status"], env=env, timeout=60).returncode == 0
-    if not was_up:
-        start = subprocess.run([CLUSTER_SCRIPT, "start"], env=env, capture_output=True, text=True, timeout=120)
-        if start.returncode == 3:  # not startable here (see the script), not broken
-            pytest.skip(start.stderr.strip())
-        assert start.returncode == 0, start.stdout + start.stderr
-    yield env
-    if not was_up:
-        subprocess.run([CLUSTER_SCRIPT, "stop"], env=env, timeout=60)
-
-
-def _slurm_jobs(env, **filters) -> list[dict]:
-    """`scontrol show job` as one dict per job (finished jobs are kept for MinJobAge seconds)."""
-    out = subprocess.run(["scontrol", "show", "job", "-o"], env=env, capture_output=True, text=True, timeout=30).stdout
-    jobs = []
-    for line in out.splitlines():
-        job = dict(re.findall(r"(\S+?)=(\S*)", line))
-        if all(job.get(k) == v for k, v in filters.items()):
-            jobs.append(job)
-    return jobs
-
-
-def _preempt_when_running(env, workdir: Path, comment: str, proc: subprocess.Popen, timeout: float = 600) -> dict:
-    """Requeue the job with this comment once it runs, as SLURM does with a preempted job
-    (PreemptMode=REQUEUE: SIGTERM, then back to the queue under the same id), and let it start again
-    at once (a requeued job is otherwise held for two minutes)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        running = [j for j in _slurm_jobs(env, JobState="RUNNING", WorkDir=str(workdir)) if j.get("Comment") == comment]
-        if running:
-            job_id = running[0]["JobId"]
-            subprocess.run(["scontrol", "requeue", job_id], env=env, check=True, timeout=30)
-            while time.monotonic() < deadline and proc.poll() is None:
-                state = _slurm_jobs(env, JobId=job_id)
-                if state and state[0]["JobState"] == "PENDING":
-                    if subprocess.run(["scontrol", "update", f"jobid={job_id}", "starttime=now"], env=env, capture_output=True, timeout=30).returncode == 0:
-                        return {"job_id": job_id}
-                time.sleep(0.2)
-            break
-        time.sleep(0.2)
-    return {}
-
-
-@pytest.fixture(scope="module")
-def slurm_run(slurm_env, tmp_path_factory):
-    root = copy_repo(tmp_path_factory.mktemp("slurm"))
-    out, err = root / "snakemake.out", root / "snakemake.err"
-    started = time.monotonic()
-    with open(out, "w") as stdout, open(err, "w") as stderr:
-        proc = subprocess.Popen([sys.executable, "-m", "snakemake", *PROFILES, *SMOKE], cwd=root, env=slurm_env, stdout=stdout, stderr=stderr)
-        try:
-            preempted = _preempt_when_running(slurm_env, root, f"rule_train_wildcards_{PREEMPTED_EXPERIMENT}", proc)
-            proc.wait(timeout=900)
-        finally:
-            if proc.poll() is None:  # Snakemake cancels its SLURM jobs on SIGINT
-                proc.send_signal(2)
-                try:
-                    proc.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-    log = out.read_text() + err.read_text()
-    assert proc.returncode == 0, log[-6000:]
-    run_id = re.search(r"SLURM run ID: (\S+)", log).group(1)
-    return {
-        "root": root,
-        "log": log,
-        "seconds": time.monotonic() - started,
-        "jobs": {j["JobId"]: j for j in _slurm_jobs(slurm_env, JobName=run_id)},
-        "preempted": preempted,
-    }
 
 
 def _reference_targets():

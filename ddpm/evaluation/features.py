@@ -18,9 +18,8 @@ import torch
 from torch import nn
 
 from ddpm.errors import ConfigError, FeaturesUnavailableError
+from ddpm.evaluation.feature_sets import FEATURE_SETS
 from ddpm.evaluation.classifier import Judge, load_classifier
-
-FEATURE_SETS = ("classifier", "inception")
 
 INCEPTION_WEIGHTS_ENV = "DDPM_INCEPTION_WEIGHTS"
 # The TensorFlow FID network (2015-12-05) converted to PyTorch, under pytorch-fid's and torch-fidelity's

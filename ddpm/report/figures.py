@@ -16,7 +16,7 @@ from matplotlib.axis import Axis
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ddpm.errors import ConfigError, DataError
-from ddpm.evaluation.features import FEATURE_SETS
+from ddpm.evaluation.feature_sets import FEATURE_SETS
 from ddpm.images import check_images
 from ddpm.report.grids import image_rows_figure
 from ddpm.report.results import RunResult, TrainLog

@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from ddpm.evaluation.features import FEATURE_SETS
+from ddpm.evaluation.feature_sets import FEATURE_SETS
 from ddpm.io import write_text
 from ddpm.report.results import KID, ExperimentResult, RunResult, Unavailable
 
