@@ -25,6 +25,12 @@ with DPM-Solver++ 20 steps against DDIM 100, after compilation, through ``ddpm.s
 
 Usage: python bench/benchmark_unet.py [--json out.json] [--skip-diffusers] [--batches 128 256]
        python bench/benchmark_unet.py --quick --device cpu   # a tiny end-to-end check of the harness
+Where one command may run only minutes, measure in parts (same machine, one process each) and merge:
+       python bench/benchmark_unet.py --parts train --columns eager compiled graphs --batches 128 --json a.json
+       python bench/benchmark_unet.py --parts train sample --columns ours --batches 128 --json b.json
+       python bench/benchmark_unet.py --parts sample --columns eager compiled graphs --json c.json
+       python bench/benchmark_unet.py --parts loss mnist --columns ours --json d.json
+       python bench/benchmark_unet.py --merge a.json b.json c.json d.json --json unet.json
 The numbers are only meaningful on a GPU. Full mode spends most of its time compiling (a graph per
 configuration and batch size); ``--batches 128`` leaves out the second training row. On the CPU the compiled columns trace through ``torch.compile(backend="eager")`` and
 our fast path is what the trainer uses there (eager, fp32): it checks the harness, not the speed.
@@ -35,6 +41,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import json
 import statistics
 import time
 from dataclasses import dataclass
@@ -58,6 +65,16 @@ FAST_SAMPLER = SamplerConfig("dpmpp_2m", 20, spacing="trailing")
 BASELINE_SAMPLER = SamplerConfig("ddim", 100)
 DIFFUSERS_COLUMNS = ("diffusers eager", "diffusers compiled", "diffusers compiled + CUDA graphs")
 OURS = "ours"
+# Short names for --columns, in the table's order.
+COLUMN_NAMES = dict(zip(("eager", "compiled", "graphs", "ours"), (*DIFFUSERS_COLUMNS, OURS)))
+COLUMN_HELP = ", ".join(f"{short} = {name}" for short, name in COLUMN_NAMES.items())
+# What a run measures; a machine whose commands may run only minutes runs the parts in separate
+# processes (each compiles its own graphs) and prints one table with --merge.
+PARTS = ("train", "sample", "loss", "mnist")
+PART_HELP = (
+    "train = training images/s per batch size, sample = sampling-forward images/s, "
+    "loss = the fast path's loss curve against fp32, mnist = the time to draw the MNIST samples"
+)
 
 
 @dataclass(frozen=True)
@@ -315,16 +332,13 @@ def mnist_sampling_seconds(config_path: Path, experiment: str, settings: Setting
 # -- the run -------------------------------------------------------------------------------------
 
 
-def run(settings: Settings, with_diffusers: bool, config_path: Path, experiment: str, quick: bool) -> dict:
+def run(settings: Settings, columns: list[str], parts: list[str], config_path: Path, experiment: str, quick: bool) -> dict:
     device, spec = settings.device, settings.spec
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-    builders = {OURS: spec.ours}
-    columns = [OURS]
-    if with_diffusers:
-        columns = [*DIFFUSERS_COLUMNS, OURS]
-        builders.update({c: spec.diffusers for c in DIFFUSERS_COLUMNS})
+    builders = {c: spec.ours if c == OURS else spec.diffusers for c in columns}
+    with_diffusers = any(c != OURS for c in columns)
 
     report: dict = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
@@ -346,7 +360,8 @@ def run(settings: Settings, with_diffusers: bool, config_path: Path, experiment:
         rows.setdefault(row, {})[column] = value
         print(f"  {row:22s} {column:34s} {value:10.1f} img/s  ({time.perf_counter() - started:.0f} s)", flush=True)
 
-    for batch in settings.train_batches:
+    initial, fast_curve = None, None
+    for batch in settings.train_batches if "train" in parts else ():
         for column in columns:
             torch.manual_seed(0)
             net = builders[column]()
@@ -363,55 +378,94 @@ def run(settings: Settings, with_diffusers: bool, config_path: Path, experiment:
             if column == OURS and device.type == "cuda":
                 report.setdefault("ours_peak_memory_gib", {})[str(batch)] = torch.cuda.max_memory_allocated(device) / 2**30
             del step, net
-    for column in columns:
+    for column in columns if "sample" in parts else ():
         torch.manual_seed(0)
         record(f"sampling forward, batch {settings.sample_batch}", column, sample_images_per_s(prepare(column, builders[column](), settings, training=False), settings))
 
-    # The fp32 reference: eager, TF32 off, from the same weights with the same draws.
-    reference_net = spec.ours()
-    reference_net.load_state_dict(initial)
-    torch._dynamo.reset()
-    reference = Prepared(reference_net.to(device).train(), reference_net, torch.contiguous_format, False)
-    with tf32(False):
-        reference_step = TrainStep(reference, settings, settings.train_batches[0], precision="fp32")
-        reference_curve = [float(reference_step()) for _ in range(settings.loss_steps)]
-    ref_w, fast_w = window_means(reference_curve, settings.loss_window), window_means(fast_curve, settings.loss_window)
-    report["loss_curve"] = {
-        "steps": settings.loss_steps,
-        "window": settings.loss_window,
-        "fp32_window_means": ref_w,
-        "fast_window_means": fast_w,
-        "max_relative_difference": max(abs(a - b) / abs(a) for a, b in zip(ref_w, fast_w)),
-    }
-    report["mnist_sampling_s"] = mnist_sampling_seconds(config_path, experiment, settings)
+    if "loss" in parts:
+        if fast_curve is None:  # the training row of our fast path did not run: the same first steps, here
+            torch.manual_seed(0)
+            net = spec.ours()
+            initial = copy.deepcopy(net.state_dict())
+            step = TrainStep(prepare(OURS, net, settings, training=True), settings, settings.train_batches[0])
+            fast_curve = [float(step()) for _ in range(settings.loss_steps)]
+            del step, net
+        # The fp32 reference: eager, TF32 off, from the same weights with the same draws.
+        reference_net = spec.ours()
+        reference_net.load_state_dict(initial)
+        torch._dynamo.reset()
+        reference = Prepared(reference_net.to(device).train(), reference_net, torch.contiguous_format, False)
+        with tf32(False):
+            reference_step = TrainStep(reference, settings, settings.train_batches[0], precision="fp32")
+            reference_curve = [float(reference_step()) for _ in range(settings.loss_steps)]
+        ref_w, fast_w = window_means(reference_curve, settings.loss_window), window_means(fast_curve, settings.loss_window)
+        report["loss_curve"] = {
+            "steps": settings.loss_steps,
+            "window": settings.loss_window,
+            "fp32_window_means": ref_w,
+            "fast_window_means": fast_w,
+            "max_relative_difference": max(abs(a - b) / abs(a) for a, b in zip(ref_w, fast_w)),
+        }
+    if "mnist" in parts:
+        report["mnist_sampling_s"] = mnist_sampling_seconds(config_path, experiment, settings)
     report["rows"] = rows
     report["elapsed_s"] = time.perf_counter() - started
     return report
 
 
-def print_table(report: dict, columns: list[str]) -> None:
+def merge_reports(reports: list[dict]) -> dict:
+    """One report from the parts of a benchmark run in several processes on one machine (rows joined
+    cell by cell, a later part's cell winning; the loss curve and MNIST timings from whichever has them)."""
+    devices = {(r["device"], r["torch"]) for r in reports}
+    if len(devices) != 1:
+        raise SystemExit(f"error: the parts ran on different devices or torch versions: {sorted(devices)}")
+    merged: dict = {"rows": {}}
+    for report in reports:
+        for key, value in report.items():
+            if key == "rows":
+                for row, cells in value.items():
+                    merged["rows"].setdefault(row, {}).update(cells)
+            elif key == "peak_flops":
+                merged[key] = max(merged.get(key, 0.0), value)
+            else:
+                merged[key] = value
+    return merged
+
+
+def print_table(report: dict) -> None:
+    columns = [c for c in (*DIFFUSERS_COLUMNS, OURS) if any(c in cells for cells in report["rows"].values())]
     peak = report["peak_flops"]
     print(f"\n{report['device']}, torch {report['torch']}: images/s; ratio = ours / the best diffusers column")
     print("| " + " | ".join(["images/s", *columns, "ours / best diffusers", "ours MFU"]) + " |")
     print("|---|" + "---:|" * (len(columns) + 2))
     for row, values in report["rows"].items():
         theirs = [values[c] for c in columns if c != OURS and c in values]
-        ratio = f"{values[OURS] / max(theirs):.2f}x" if theirs else "-"
+        ours = values.get(OURS)
+        ratio = f"{ours / max(theirs):.2f}x" if theirs and ours else "-"
         flops_per_image = report["ours_gflop_per_image"] * 1e9 * (3 if row.startswith("train") else 1)
         cells = [f"{values[c]:,.0f}" if c in values else "-" for c in columns]
-        print(f"| {row} | " + " | ".join(cells) + f" | {ratio} | {values[OURS] * flops_per_image / peak:.1%} |")
-    curve = report["loss_curve"]
+        mfu = f"{ours * flops_per_image / peak:.1%}" if ours else "-"
+        print(f"| {row} | " + " | ".join(cells) + f" | {ratio} | {mfu} |")
     print(
         f"\nMFU against the measured matmul peak (bf16 on CUDA) of {peak / 1e12:.1f} TFLOP/s (training counted as 3x the forward's "
         f"{report['ours_gflop_per_image']:.2f} GFLOP/image)."
     )
+    if "loss_curve" in report:
+        print_loss_curve(report["loss_curve"])
+    if "mnist_sampling_s" in report:
+        print_mnist_sampling(report["mnist_sampling_s"])
+
+
+def print_loss_curve(curve: dict) -> None:
     print(
         f"Loss curve, fast path vs eager fp32 over {curve['steps']} steps: worst {curve['window']}-step window differs by "
         f"{curve['max_relative_difference']:.2%} (bar: 2%)"
     )
     print("  fp32:", " ".join(f"{v:.4f}" for v in curve["fp32_window_means"]))
     print("  fast:", " ".join(f"{v:.4f}" for v in curve["fast_window_means"]))
-    mnist = report["mnist_sampling_s"]
+
+
+def print_mnist_sampling(mnist: dict) -> None:
     print(
         f"{mnist['images']:,} MNIST samples (batches of {mnist['batch_size']}, after compilation): "
         f"{FAST_SAMPLER.label} ({FAST_SAMPLER.spacing} spacing) {mnist[FAST_SAMPLER.label]:.2f} s, "
@@ -427,13 +481,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda", help="cuda (the measurement) or cpu (a check of the harness with --quick)")
     parser.add_argument("--quick", action="store_true", help="a tiny U-Net, small batches, few iterations")
-    parser.add_argument("--skip-diffusers", action="store_true")
+    parser.add_argument("--skip-diffusers", action="store_true", help="only our column (same as --columns ours)")
+    parser.add_argument("--columns", nargs="+", choices=list(COLUMN_NAMES), help=f"which columns (default: all; {COLUMN_HELP})")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS), help="what to measure (default: all): " + PART_HELP)
+    parser.add_argument("--merge", type=Path, nargs="+", metavar="JSON", help="print (and with --json write) one table from the JSON of runs of parts; measures nothing")
     parser.add_argument("--batches", type=int, nargs="+", help="training batch sizes (default 128 256; quick: 8 16)")
     parser.add_argument("--graph-mode", default="reduce-overhead", choices=["reduce-overhead", "max-autotune"], help="diffusers' CUDA-graph column")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="where the MNIST model's settings come from")
     parser.add_argument("--experiment", default="mnist_uncond")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    if args.merge:
+        report = merge_reports([json.loads(path.read_text()) for path in args.merge])
+        print_table(report)
+        if args.json:
+            write_json(args.json, report)
+        return
 
     device = resolve_device(args.device)
     if args.quick:
@@ -445,8 +508,11 @@ def main() -> None:
     if args.batches:
         sizes["train_batches"] = tuple(args.batches)
     settings = Settings(device=device, graph_mode=args.graph_mode, **sizes)
-    report = run(settings, not args.skip_diffusers, args.config, args.experiment, args.quick)
-    print_table(report, [*DIFFUSERS_COLUMNS, OURS] if not args.skip_diffusers else [OURS])
+    columns = [COLUMN_NAMES[c] for c in args.columns] if args.columns else [*DIFFUSERS_COLUMNS, OURS]
+    if args.skip_diffusers:
+        columns = [OURS]
+    report = run(settings, columns, args.parts, args.config, args.experiment, args.quick)
+    print_table(report)
     if args.json:
         write_json(args.json, report)
 

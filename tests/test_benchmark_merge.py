@@ -1,0 +1,46 @@
+"""bench/benchmark_unet.py measured in parts (one process each) prints one table from their JSON."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "benchmark_unet.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("benchmark_unet", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def part(rows, **extra):
+    return {"device": "GPU X", "torch": "2.x", "peak_flops": 1e15, "ours_gflop_per_image": 10.0, "rows": rows, **extra}
+
+
+def test_parts_merge_cell_by_cell_and_the_ratio_is_against_the_best_peer(bench, capsys):
+    theirs = part({"train, batch 128": {"diffusers eager": 1000.0, "diffusers compiled + CUDA graphs": 4000.0}})
+    ours = part(
+        {"train, batch 128": {"ours": 6000.0}, "sampling forward, batch 1024": {"ours": 30000.0}},
+        loss_curve={"steps": 200, "window": 20, "fp32_window_means": [1.0], "fast_window_means": [1.01],
+                    "max_relative_difference": 0.01},
+    )
+    merged = bench.merge_reports([theirs, ours])
+    assert merged["rows"]["train, batch 128"] == {
+        "diffusers eager": 1000.0, "diffusers compiled + CUDA graphs": 4000.0, "ours": 6000.0,
+    }
+    bench.print_table(merged)
+    table = capsys.readouterr().out
+    assert "| train, batch 128 | 1,000 | 4,000 | 6,000 | 1.50x | 18.0% |" in table
+    # A row without a peer has no ratio; a part that was not run prints nothing.
+    assert "| sampling forward, batch 1024 | - | - | 30,000 | - | 30.0% |" in table
+    assert "Loss curve" in table and "MNIST samples" not in table
+
+
+def test_parts_from_different_machines_are_refused(bench):
+    with pytest.raises(SystemExit, match="different devices"):
+        bench.merge_reports([part({}), {**part({}), "device": "GPU Y"}])
