@@ -25,9 +25,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from workflow_runs import copy_repo
+from workflow_runs import REPO, copy_repo
 
-REPO = Path(__file__).resolve().parents[1]
 CLUSTER_SCRIPT = REPO / "tests/slurm/start_cluster.sh"
 PROFILES = ("--profile", "workflow/profiles/slurm", "--profile", "workflow/profiles/slurm-test")
 # CPU for both runs: on a machine with GPUs SLURM would hand the GPU jobs a real GPU, and GPU
