@@ -332,6 +332,14 @@ def mnist_sampling_seconds(config_path: Path, experiment: str, settings: Setting
 # -- the run -------------------------------------------------------------------------------------
 
 
+def fast_path_with_curve(net: torch.nn.Module, settings: Settings) -> tuple[TrainStep, dict, list[float]]:
+    """Our fast path's training step at the first batch size, the weights it starts from, and its
+    first ``loss_steps`` losses from them (the loss curve compared with the fp32 reference)."""
+    initial = copy.deepcopy(net.state_dict())
+    step = TrainStep(prepare(OURS, net, settings, training=True), settings, settings.train_batches[0])
+    return step, initial, [float(step()) for _ in range(settings.loss_steps)]
+
+
 def run(settings: Settings, columns: list[str], parts: list[str], config_path: Path, experiment: str, quick: bool) -> dict:
     device, spec = settings.device, settings.spec
     if device.type == "cuda":
@@ -368,10 +376,7 @@ def run(settings: Settings, columns: list[str], parts: list[str], config_path: P
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(device)
             if column == OURS and batch == settings.train_batches[0]:
-                initial = copy.deepcopy(net.state_dict())
-                step = TrainStep(prepare(column, net, settings, training=True), settings, batch)
-                # The first steps from the initial weights are the fast path's loss curve.
-                fast_curve = [float(step()) for _ in range(settings.loss_steps)]
+                step, initial, fast_curve = fast_path_with_curve(net, settings)
             else:
                 step = TrainStep(prepare(column, net, settings, training=True), settings, batch)
             record(f"train, batch {batch}", column, train_images_per_s(step, settings))
@@ -385,11 +390,7 @@ def run(settings: Settings, columns: list[str], parts: list[str], config_path: P
     if "loss" in parts:
         if fast_curve is None:  # the training row of our fast path did not run: the same first steps, here
             torch.manual_seed(0)
-            net = spec.ours()
-            initial = copy.deepcopy(net.state_dict())
-            step = TrainStep(prepare(OURS, net, settings, training=True), settings, settings.train_batches[0])
-            fast_curve = [float(step()) for _ in range(settings.loss_steps)]
-            del step, net
+            _, initial, fast_curve = fast_path_with_curve(spec.ours(), settings)
         # The fp32 reference: eager, TF32 off, from the same weights with the same draws.
         reference_net = spec.ours()
         reference_net.load_state_dict(initial)
@@ -415,7 +416,8 @@ def run(settings: Settings, columns: list[str], parts: list[str], config_path: P
 
 def merge_reports(reports: list[dict]) -> dict:
     """One report from the parts of a benchmark run in several processes on one machine (rows joined
-    cell by cell, a later part's cell winning; the loss curve and MNIST timings from whichever has them)."""
+    cell by cell, a later part's cell winning; the loss curve and MNIST timings from whichever has
+    them; elapsed time summed)."""
     devices = {(r["device"], r["torch"]) for r in reports}
     if len(devices) != 1:
         raise SystemExit(f"error: the parts ran on different devices or torch versions: {sorted(devices)}")
@@ -425,8 +427,10 @@ def merge_reports(reports: list[dict]) -> dict:
             if key == "rows":
                 for row, cells in value.items():
                     merged["rows"].setdefault(row, {}).update(cells)
-            elif key == "peak_flops":
+            elif key == "peak_flops":  # the highest measured: MFU is never flattered by a slow measurement
                 merged[key] = max(merged.get(key, 0.0), value)
+            elif key == "elapsed_s":
+                merged[key] = merged.get(key, 0.0) + value
             else:
                 merged[key] = value
     return merged

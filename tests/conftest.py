@@ -17,7 +17,11 @@ torch.set_num_threads(1)
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory):
     """The smoke workflow run once per session in a copy of the repository; returns its folder."""
-    root = copy_repo(tmp_path_factory.mktemp("smoke"))
+    return _run_smoke(tmp_path_factory.mktemp("smoke"))
+
+
+def _run_smoke(folder):
+    root = copy_repo(folder)
     result = snakemake(root, "--cores", "2", "--configfile", "config/smoke.yaml")
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     return root
@@ -34,10 +38,7 @@ def second_smoke_run(request, tmp_path_factory):
     try:
         return request.getfixturevalue("slurm_run")["root"]
     except pytest.skip.Exception:  # no SLURM here: the comparison still needs a second run
-        root = copy_repo(tmp_path_factory.mktemp("smoke_again"))
-        result = snakemake(root, "--cores", "2", "--configfile", "config/smoke.yaml")
-        assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-        return root
+        return _run_smoke(tmp_path_factory.mktemp("smoke_again"))
 
 
 @pytest.fixture

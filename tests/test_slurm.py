@@ -9,8 +9,8 @@ the profile's requests, and that the outputs equal those of a local run.
 
 Which outputs are compared: two local smoke runs on the CPU give byte-identical prepared datasets,
 sample arrays and test losses, and model and classifier checkpoints whose tensors are identical
-(their files differ only in the recorded training time). Those are compared, in a local run of
-just the jobs that make them. (CPU results depend on the number of threads, in the last bits; the
+(their files differ only in the recorded training time). Those are compared with the session's
+local smoke run (the ``smoke_run`` fixture). (CPU results depend on the number of threads, in the last bits; the
 SLURM profile keeps the rules' one thread, like a local run, so they must be equal.)
 """
 
