@@ -324,3 +324,13 @@ def test_log_axis_labels_never_overlap_and_prefer_round_numbers():
 
     assert readable_log_ticks([10, 19, 20, 35, 50, 100, 1000]) == [10, 20, 35, 50, 100, 1000]
     assert readable_log_ticks([5]) == [5] and readable_log_ticks([]) == []
+
+
+def test_titles_wrap_between_words_never_inside_a_hyphenated_one():
+    from ddpm.report.style import wrap_title
+
+    text = "Hoda Persian handwritten digits, class-conditional with classifier-free guidance"
+    for width in (3.0, 4.0, 5.0, 6.5):
+        lines = wrap_title(text, width).split("\n")
+        assert not any(line.endswith("-") for line in lines), lines
+        assert " ".join(lines) == text

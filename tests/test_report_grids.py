@@ -145,3 +145,19 @@ def test_trajectory_gif_refuses_mismatched_input(tmp_path):
         write_trajectory_gif(tmp_path / "t.gif", x_t, x0[:, :1], ["a", "b", "c"])
     with pytest.raises(DataError, match="one label per image"):
         write_trajectory_gif(tmp_path / "t.gif", x_t, x0, ["a", "b", "c"], image_labels=["x"])
+
+
+@pytest.mark.parametrize("title_lines", [1, 2, 3])
+def test_image_rows_figure_leaves_no_empty_band_under_the_title(title_lines):
+    title = "\n".join(["Forward process, one noise draw per row"] * title_lines)
+    column_titles = [f"t = {t}\n" + r"$\sqrt{\bar\alpha_t}$ = 0.50" for t in range(6)]
+    figure = image_rows_figure([np.zeros((6, 28, 28, 1), np.uint8)] * 4, title=title, column_titles=column_titles)
+    renderer = figure.canvas.get_renderer()
+    title_bottom = figure._suptitle.get_window_extent(renderer).y0
+    row = figure.axes[0]
+    heads = [text.get_window_extent(renderer) for text in row.texts]
+    heads_top = max(box.y1 for box in heads)
+    gap_inches = (title_bottom - heads_top) / figure.dpi
+    assert 0 < gap_inches < 0.12, gap_inches
+    # The column titles sit above the images and inside the figure.
+    assert min(box.y0 for box in heads) >= row.get_window_extent(renderer).y1 - 1

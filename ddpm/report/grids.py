@@ -30,12 +30,21 @@ SAMPLE_GRID_IMAGES = 100  # an unconditional sample grid: 10 x 10
 SAMPLE_GRID_PER_ROW = 10
 _MAX_CELL_HEIGHT_INCHES = 0.7
 _MAX_CELL_WIDTH_INCHES = 1.4
-_TITLE_LINE_INCHES = 0.17
+_TITLE_PAD_INCHES = 0.06  # between the title and the column titles (or the first row)
 _CELL_TITLE_INCHES = 0.16
 _CELL_TITLE_LINE_SPACING = 1.35  # room for a square root or a bar between the lines of a column title
+_TITLE_LINE_SPACING = 1.1
 _ROW_GAP_INCHES = 0.03
 _MARGIN_INCHES = 0.03
 _LABEL_CHAR_INCHES = 0.06  # width of one character of a row label
+
+
+@functools.lru_cache(maxsize=256)
+def _text_height_inches(text: str, fontsize: float, linespacing: float) -> float:
+    """How tall ``text`` is drawn (all its lines, math included), measured by the renderer."""
+    probe = new_figure(1.0, 1.0, constrained=False)
+    artist = probe.text(0, 0, text, fontsize=fontsize, linespacing=linespacing)
+    return artist.get_window_extent(probe.canvas.get_renderer()).height / probe.dpi
 
 
 def label_titles(labels: np.ndarray | None, class_names: Sequence[str], fallback: Sequence[str]) -> list[str]:
@@ -96,15 +105,18 @@ def image_rows_figure(
     scale = min(_MAX_CELL_HEIGHT_INCHES / height, _MAX_CELL_WIDTH_INCHES / image_width, (width - label_inches - 2 * _MARGIN_INCHES) / strip_px[1])
     strip_h, strip_w = strip_px[0] * scale, strip_px[1] * scale
     band = _CELL_TITLE_INCHES if cell_titles is not None else 0.0
-    column_lines = max((str(t).count("\n") + 1 for t in column_titles), default=0) if column_titles is not None else 0
     fig_w = label_inches + strip_w + 2 * _MARGIN_INCHES
     title = wrap_title(title, fig_w) if title else ""
-    title_lines = title.count("\n") + 1 if title else 0
-    top = _MARGIN_INCHES + 1.1 * title_lines * _TITLE_LINE_INCHES + column_lines * _CELL_TITLE_INCHES * (_CELL_TITLE_LINE_SPACING if column_lines > 1 else 1.0)
+    # The title and column titles take the height they are drawn with, so no band is left empty.
+    top = _MARGIN_INCHES
+    if title:
+        top += _text_height_inches(title, TITLE_SIZE, _TITLE_LINE_SPACING) + _TITLE_PAD_INCHES
+    if column_titles:
+        top += max(_text_height_inches(str(t), FONT_SIZE - 1, _CELL_TITLE_LINE_SPACING) for t in column_titles)
     fig_h = top + len(rows) * (band + strip_h + _ROW_GAP_INCHES) + _MARGIN_INCHES
     figure = new_figure(fig_w, fig_h, constrained=False)
     if title:
-        figure.suptitle(title, fontsize=TITLE_SIZE, y=1 - _MARGIN_INCHES / fig_h, va="top", linespacing=1.1)
+        figure.suptitle(title, fontsize=TITLE_SIZE, y=1 - _MARGIN_INCHES / fig_h, va="top", linespacing=_TITLE_LINE_SPACING)
     y = fig_h - top
     for i, row in enumerate(rows):
         y -= band + strip_h

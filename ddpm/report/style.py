@@ -69,7 +69,8 @@ def wrap_title(text: str, width_inches: float) -> str:
     """``text`` with each line broken into lines that fit ``width_inches`` at the title's size."""
     # An average character of the default sans-serif font is about 0.55 em wide.
     chars = max(20, int(width_inches * 72 / (0.55 * TITLE_SIZE)))
-    return "\n".join(textwrap.fill(line, chars) for line in text.split("\n"))
+    # Hyphenated words stay whole: "classifier-free" split over two lines reads badly.
+    return "\n".join(textwrap.fill(line, chars, break_on_hyphens=False) for line in text.split("\n"))
 
 
 def title_text(what: str, description: str = "") -> str:
