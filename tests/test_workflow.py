@@ -8,6 +8,7 @@ conftest.py) runs once per session; the tests that need it read its outputs. All
 
 import csv
 import math
+import re
 
 import pytest
 import yaml
@@ -87,6 +88,33 @@ def test_lint_and_a_dry_run_of_the_full_config_pass(checkout_copy):
     assert dry.returncode == 0, dry.stderr[-3000:]
     for exp in ("mnist_uncond", "captcha_text", "mnist_toy"):
         assert f"results/experiments/{exp}/model.pt" in dry.stdout
+    _check_scheduling(_dry_run_jobs(dry.stdout))
+
+
+def _dry_run_jobs(text):
+    """(rule, wildcards, priority, resources) of each job a dry run lists."""
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?rule \S+:)", text)[1:]:
+        fields = dict(re.findall(r"^\s+(\w+): (.*)$", block, flags=re.M))
+        resources = dict(item.split("=", 1) for item in fields.get("resources", "").split(", ") if "=" in item)
+        jobs.append((block.split(":", 1)[0].split()[-1], fields.get("wildcards", ""), int(fields.get("priority", 0)), resources))
+    return jobs
+
+
+def _check_scheduling(jobs):
+    """Every training takes a `training` slot and starts before any other job; after the
+    trainings, the sampling and evaluation of the experiment that trains longest go first."""
+    trainings = {wildcards: priority for rule, wildcards, priority, resources in jobs if rule == "train"}
+    assert len(trainings) == len(yaml.safe_load((REPO / "config/config.yaml").read_text())["run"])
+    assert all(resources.get("training") == "1" and resources.get("gpu") == "1" for rule, _, _, resources in jobs if rule == "train")
+    assert not any("training" in resources for rule, _, _, resources in jobs if rule != "train")
+    others = {rule: priority for rule, _, priority, _ in jobs if rule != "train"}
+    assert min(trainings.values()) > max(others.values())
+    longest = max(trainings, key=trainings.get).removeprefix("exp=")
+    assert longest == "mnist_uncond"
+    for kind in ("sample", "evaluate_samples"):
+        ranked = {rule: priority for rule, priority in others.items() if rule.startswith(kind + "_")}
+        assert max(ranked, key=ranked.get) == f"{kind}_{longest}" and len(set(ranked.values())) == len(ranked)
 
 
 def _bad_config(tmp_path, edit):

@@ -135,9 +135,14 @@ if config.get("mirror"):
 if "download" in config:
     os.environ.update(DDPM_DOWNLOAD="1" if config["download"] else "0")
 
-# Network jobs that share one GPU at once (config `jobs_per_gpu`): the default run's networks are
-# small, and one alone leaves most of an H100/H200 idle. Scheduling only: no result depends on it.
-JOBS_PER_GPU = 4
+# Network jobs that share one GPU at once (config `jobs_per_gpu`), and how many of them may be
+# trainings (config `trainings_per_gpu`): the default run's networks are small, and one alone
+# leaves most of an H100/H200 idle. The slots beyond the trainings' let the short jobs (judges,
+# reference statistics, samples, figures), mostly start-up and compilation, run while the long
+# trainings keep the GPU busy, instead of queueing behind them. Scheduling only: no result
+# depends on it.
+JOBS_PER_GPU = 6
+TRAININGS_PER_GPU = 4
 
 # Flags that change results are params of the rules that use them (a change reruns those jobs).
 DEVICE_FLAG = f"--device {config['device']}" if "device" in config else ""
@@ -547,8 +552,16 @@ def _training_ranks():
 
 
 def training_priority(exp):
-    """Longest training first (Snakemake starts higher priorities first): the long trainings are
-    the run's critical path, and short jobs fill the GPU beside them."""
+    """Longest training first (Snakemake starts higher priorities first), and every training
+    before any other job: the long trainings are the run's critical path, and short jobs fill the
+    GPU beside them."""
+    return len(EXPERIMENTS) + _training_ranks()[exp]
+
+
+def experiment_priority(exp):
+    """Priority of an experiment's sampling and evaluation: below every training, and the
+    experiment that trains longest first, so the chain that ends last (its training, samples,
+    metrics, tables) never waits for a free GPU slot behind shorter experiments' jobs."""
     return _training_ranks()[exp]
 
 
@@ -561,12 +574,16 @@ def _before_any_job():
 
     gpus = torch.cuda.device_count()
     # Network jobs ask for one `gpu` slot: `jobs_per_gpu` of them share each GPU at once (small
-    # networks leave most of a GPU idle alone), unless --resources says otherwise; without GPUs the
-    # resource stays undeclared and CPU jobs run side by side (one thread each: Snakemake sets
-    # OMP_NUM_THREADS to a job's threads).
+    # networks leave most of a GPU idle alone), at most `trainings_per_gpu` of them trainings,
+    # unless --resources says otherwise; without GPUs the resources stay undeclared and CPU jobs
+    # run side by side (one thread each: Snakemake sets OMP_NUM_THREADS to a job's threads).
     if gpus and "gpu" not in workflow.global_resources:
         # Jobs run on the first visible GPU (see README: GPUs), so its slots are the limit.
         workflow.global_resources["gpu"] = config.get("jobs_per_gpu", JOBS_PER_GPU)
+    if gpus and "training" not in workflow.global_resources:
+        workflow.global_resources["training"] = config.get(
+            "trainings_per_gpu", TRAININGS_PER_GPU
+        )
     work = _requested_work(args.targets)
     if not work:
         return

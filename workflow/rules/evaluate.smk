@@ -46,6 +46,7 @@ for _exp in EXPERIMENTS:
             f"logs/evaluate_samples/{_exp}.log",
         benchmark:
             f"benchmarks/evaluate_samples/{_exp}.tsv"
+        priority: experiment_priority(_exp)
         conda:
             CONDA_ENV
         resources:

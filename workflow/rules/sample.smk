@@ -41,6 +41,7 @@ for _exp in EXPERIMENTS:
             f"logs/sample/{_exp}.log",
         benchmark:
             f"benchmarks/sample/{_exp}.tsv"
+        priority: experiment_priority(_exp)
         conda:
             CONDA_ENV
         resources:

@@ -20,6 +20,7 @@ rule train:
         CONDA_ENV
     resources:
         gpu=GPUS_PER_TRAINING,
+        training=1,
     params:
         launcher=TRAIN_LAUNCHER,
         model=lambda w: section_json(w.exp, "model"),
