@@ -4,8 +4,9 @@
 Copied from the checkout (``--root``): the tables; the figures (.png, .pdf); per experiment the
 sample grids, the denoising GIF, the metrics / sample / provenance / test-loss JSON files and
 train_log.csv; per dataset the grid, the split sidecars and the raw files' MANIFEST.json; each
-classifier's metrics; and every job's log and benchmark (logs/, benchmarks/). Never the arrays or
-weights (.npz, .pt), nor the raw data.
+classifier's metrics; every job's log and benchmark (logs/, benchmarks/); and Snakemake's log of
+the latest run (``.snakemake/log/``) as ``run/snakemake.log``. Never the arrays or weights (.npz,
+.pt), nor the raw data.
 
 Absolute paths of the machine become placeholders in the text files: the checkout root becomes a
 relative path, the mirror ``<mirror>`` and the home folder ``~``. The folder is written beside the
@@ -62,6 +63,9 @@ def published_files(root: Path, out: Path) -> list[Path]:
         found.update(results.glob(pattern))
     for folder in PUBLISHED_FOLDERS:
         found.update((root / folder).rglob("*"))
+    snakemake_log = latest_snakemake_log(root)
+    if snakemake_log is not None:
+        found.add(root / snakemake_log)
     out = out.resolve()
     return sorted(
         path.relative_to(root)
@@ -70,9 +74,21 @@ def published_files(root: Path, out: Path) -> list[Path]:
     )
 
 
+SNAKEMAKE_LOGS = Path(".snakemake") / "log"
+PUBLISHED_SNAKEMAKE_LOG = Path("run") / "snakemake.log"
+
+
+def latest_snakemake_log(root: Path) -> Path | None:
+    """Snakemake's log of the latest run in ``root`` (its file names start with the start time)."""
+    logs = sorted((root / SNAKEMAKE_LOGS).glob("*.snakemake.log"))
+    return logs[-1].relative_to(root) if logs else None
+
+
 def target_of(relative: Path) -> Path:
     """Where a published file goes inside the output folder (results/ itself is dropped)."""
     parts = relative.parts
+    if parts[:2] == SNAKEMAKE_LOGS.parts:
+        return PUBLISHED_SNAKEMAKE_LOG
     return Path(*parts[1:]) if parts[0] == "results" else relative
 
 
