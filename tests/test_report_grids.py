@@ -153,7 +153,8 @@ def test_image_rows_figure_leaves_no_empty_band_under_the_title(title_lines):
     column_titles = [f"t = {t}\n" + r"$\sqrt{\bar\alpha_t}$ = 0.50" for t in range(6)]
     figure = image_rows_figure([np.zeros((6, 28, 28, 1), np.uint8)] * 4, title=title, column_titles=column_titles)
     renderer = figure.canvas.get_renderer()
-    title_bottom = figure._suptitle.get_window_extent(renderer).y0
+    (suptitle,) = figure.texts
+    title_bottom = suptitle.get_window_extent(renderer).y0
     row = figure.axes[0]
     heads = [text.get_window_extent(renderer) for text in row.texts]
     heads_top = max(box.y1 for box in heads)
