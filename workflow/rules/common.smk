@@ -561,7 +561,8 @@ def training_priority(exp):
 def experiment_priority(exp):
     """Priority of an experiment's sampling and evaluation: below every training, and the
     experiment that trains longest first, so the chain that ends last (its training, samples,
-    metrics, tables) never waits for a free GPU slot behind shorter experiments' jobs."""
+    metrics, tables) never waits for a free GPU slot behind shorter experiments' jobs.
+    """
     return _training_ranks()[exp]
 
 
