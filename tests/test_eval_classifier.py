@@ -92,6 +92,32 @@ def test_training_is_reproducible_from_its_seed() -> None:
         assert torch.equal(a, b)
 
 
+@pytest.mark.parametrize("train", ["classifier", "recognizer"])
+def test_judges_train_with_deterministic_kernels_only(train, monkeypatch) -> None:
+    """FID is computed on a judge's features, so every run must train the same judge: on a GPU that
+    takes deterministic kernels (cuDNN's too). The settings hold while training and are restored."""
+    from ddpm.evaluation import judge_training
+
+    seen = []
+
+    def fit(*args, **kwargs):
+        seen.append((torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark))
+        return []
+
+    monkeypatch.setattr(judge_training, "_fit", fit)
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", True)
+    before = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic)
+    if train == "classifier":
+        images, labels = bars(16, seed=0)
+        train_classifier(images, labels, val_images=images, val_labels=labels, class_names="xyz", config=TINY)
+    else:
+        images, texts = strings(16, seed=0)
+        train_recognizer(images, texts, val_images=images, val_texts=texts, alphabet="abc", text_length=3, config=TINY)
+    assert seen == [(True, True, False)]
+    assert (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic) == before
+    assert torch.backends.cudnn.benchmark is True
+
+
 @pytest.mark.parametrize("kind", ["classifier", "recognizer"])
 def test_checkpoint_round_trip(tmp_path, kind: str) -> None:
     config = ClassifierConfig(widths=(4, 8), feature_dim=16, text_columns=3)

@@ -1,14 +1,16 @@
 """Train the judge networks (:mod:`ddpm.evaluation.classifier`) on a prepared dataset.
 
 AdamW with linear warm-up and cosine decay; batches are drawn on the device from images held there,
-so a step never waits on the host; bf16 autocast and channels-last on CUDA. The loss is read back
-only at validation points, never inside a step.
+so a step never waits on the host; bf16 autocast and channels-last on CUDA, deterministic kernels
+(a judge is the same network on every run of the same command). The loss is read back only at
+validation points, never inside a step.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
@@ -45,7 +47,7 @@ def train_classifier(
         predicted = predict(model, val_images, batch_size=config.batch_size, device=device)
         return {"val_accuracy": class_accuracy(predicted, val_labels, class_names)["accuracy"]}
 
-    with _seeded(seed, device):
+    with _reproducible(seed, device):
         model = ImageClassifier(config, image_shape=images.shape[1:], class_names=class_names, **_pixel_stats(images))
         history = _fit(model, images, labels.astype(np.int64), F.cross_entropy, validate, config, device)
     return model, history
@@ -74,7 +76,7 @@ def train_recognizer(
     def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits.flatten(0, 1), targets.flatten())  # mean over images and positions
 
-    with _seeded(seed, device):
+    with _reproducible(seed, device):
         model = TextRecognizer(
             config, image_shape=images.shape[1:], alphabet=alphabet, text_length=text_length, **_pixel_stats(images)
         )
@@ -164,12 +166,29 @@ def _check_split(name: str, images: np.ndarray, labels: np.ndarray) -> None:
 
 
 @contextlib.contextmanager
-def _seeded(seed: int, device: torch.device | str) -> Iterator[None]:
-    """Seed torch's generators (CPU and ``device``) inside the block; restore them after."""
+def _reproducible(seed: int, device: torch.device | str) -> Iterator[None]:
+    """Inside the block: torch's generators (CPU and ``device``) seeded, and only deterministic
+    algorithms (cuDNN's included); everything restored after.
+
+    The judges' features are what FID is computed on, so two runs of the same command must train the
+    same judge: with the GPU's fastest (atomics-based) convolution backward, two trainings drift
+    apart and so would every FID. A judge trains in seconds, so the slower kernels cost little.
+    ``warn_only``: an operation without a deterministic kernel warns instead of stopping the run.
+    """
     device = torch.device(device)
     cuda_devices = []
     if device.type == "cuda":
         cuda_devices = [torch.cuda.current_device() if device.index is None else device.index]
-    with torch.random.fork_rng(devices=cuda_devices):
-        torch.manual_seed(seed)
-        yield
+        # cuBLAS reads this when it creates its workspace (the first matmul of the process).
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    saved = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+    saved_cudnn = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    try:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+        with torch.random.fork_rng(devices=cuda_devices):
+            torch.manual_seed(seed)
+            yield
+    finally:
+        torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved_cudnn
