@@ -92,6 +92,11 @@ def target_of(relative: Path) -> Path:
     return Path(*parts[1:]) if parts[0] == "results" else relative
 
 
+# Snakemake's log starts with the command as the interpreter ran it: the path of Snakemake's package
+# on the machine that ran it becomes the command's name.
+SNAKEMAKE_COMMAND = (re.compile(r"^(\s*Command: )\S*/snakemake/__main__\.py(?= |$)", re.M), r"\1snakemake")
+
+
 def placeholders(root: Path, mirror: str | None) -> list[tuple[re.Pattern, str]]:
     """Substitutions for the machine's paths, the longest path first (a mirror inside the home folder)."""
     root_abs = str(root.resolve())
@@ -102,7 +107,7 @@ def placeholders(root: Path, mirror: str | None) -> list[tuple[re.Pattern, str]]
     paths.sort(key=lambda pair: len(pair[0]), reverse=True)
     # A path only counts where it is not part of a longer name ("data" in "metadata", "/home/u" in "/x/home/u").
     edge = r"[\w.~-]"
-    return [
+    return [SNAKEMAKE_COMMAND] + [
         (re.compile(rf"(?<!{edge}|/){re.escape(path)}" + ("" if path.endswith(os.sep) else rf"(?!{edge})")), text)
         for path, text in paths
         if path not in ("", os.sep, ".")

@@ -58,7 +58,7 @@ def finished_run(root: Path, mirror: Path, home: Path) -> None:
     write(root / "logs" / "train" / "e.log", f"reading {mirror}/d/a.gz\ncache in {home}/.cache\nmetadata stays\n")
     write(root / "benchmarks" / "train" / "e.tsv", "s\th:m:s\n1.0\t0:00:01\n")
     write(root / ".snakemake" / "log" / "2026-12-01T090000.000001.snakemake.log", "an earlier run")
-    write(root / ".snakemake" / "log" / "2026-12-02T090000.000001.snakemake.log", f"Working directory: {root.resolve()}\n")
+    write(root / ".snakemake" / "log" / "2026-12-02T090000.000001.snakemake.log", f"  Command: {home}/sm/snakemake/__main__.py --cores all\nWorking directory: {root.resolve()}\n")
 
 
 def test_publishes_the_small_outputs_with_placeholders(tmp_path):
@@ -85,7 +85,7 @@ def test_publishes_the_small_outputs_with_placeholders(tmp_path):
         "data/d/train.json", "data/d/val.json", "data/d/test.json", "data/d/grid.png", "raw/d/MANIFEST.json",
         "logs/train/e.log", "benchmarks/train/e.tsv", "run/snakemake.log",
     ])
-    assert (out / "run/snakemake.log").read_text() == "Working directory: .\n"
+    assert (out / "run/snakemake.log").read_text() == "  Command: snakemake --cores all\nWorking directory: .\n"
     assert (out / "README.md").read_text() == "hand-written"
     assert json.loads((out / "experiments/e/provenance.json").read_text()) == {"checkout": ".", "data": "results/data/d"}
     assert json.loads((out / "raw/d/MANIFEST.json").read_text())["files"] == {
