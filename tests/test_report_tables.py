@@ -203,9 +203,9 @@ def test_test_loss_has_a_column_per_prediction_target():
 
 
 def test_percent_never_rounds_a_shortfall_up_to_all():
-    from ddpm.report.tables import _percent
+    from ddpm.report.tables import show_percent
 
-    assert [_percent(v) for v in (1.0, 0.9995, 0.99999, 0.9994, 0.912, 0.0)] == [
+    assert [show_percent(v) for v in (1.0, 0.9995, 0.99999, 0.9994, 0.912, 0.0)] == [
         "100.0%", "99.95%", "99.99%", "99.9%", "91.2%", "0.0%"]
 
 

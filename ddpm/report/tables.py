@@ -54,11 +54,11 @@ class Table:
     notes: tuple[str, ...]
 
 
-def _fixed(digits: int) -> Callable[[Any], str]:
+def show_fixed(digits: int) -> Callable[[Any], str]:
     return lambda value: f"{value:.{digits}f}"
 
 
-def _percent(value: float) -> str:
+def show_percent(value: float) -> str:
     text = f"{100 * value:.1f}%"
     if text == "100.0%" and value < 1:
         # Rounding up must not turn a miss into "all": 0.9995 reads 99.95%, not 100.0%.
@@ -82,7 +82,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _count(value: float) -> str:
+def show_count(value: float) -> str:
     return f"{int(value):,}"
 
 
@@ -145,10 +145,10 @@ def main_table(runs: Sequence[RunResult]) -> Table:
     columns = [
         Column("experiment", "experiment"),
         Column("sampler", "sampler"),
-        Column("steps", "steps", _count, numeric=True),
-        Column("num_images", "N", _count, numeric=True),
-        *[Column(f"fid_{fs}", f"FID ({fs})", _fixed(2), numeric=True) for fs in FEATURE_SETS],
-        Column("accuracy", "accuracy", _percent, numeric=True),
+        Column("steps", "steps", show_count, numeric=True),
+        Column("num_images", "N", show_count, numeric=True),
+        *[Column(f"fid_{fs}", f"FID ({fs})", show_fixed(2), numeric=True) for fs in FEATURE_SETS],
+        Column("accuracy", "accuracy", show_percent, numeric=True),
     ]
     rows = [
         {
@@ -175,20 +175,20 @@ def samples_table(runs: Sequence[RunResult]) -> Table:
         Column("experiment", "experiment"),
         Column("run", "run"),
         Column("sampler", "sampler"),
-        Column("steps", "steps", _count, numeric=True),
-        Column("num_images", "N", _count, numeric=True),
+        Column("steps", "steps", show_count, numeric=True),
+        Column("num_images", "N", show_count, numeric=True),
     ]
     for fs in FEATURE_SETS:
         columns += [
-            Column(f"fid_{fs}", f"FID ({fs})", _fixed(2), numeric=True),
-            Column(f"kid_{fs}", f"KID×10³ ({fs})", _fixed(5), numeric=True),
-            Column(f"kid_{fs}_std", f"KID std ({fs})", _fixed(5), numeric=True),
-            Column(f"kid_{fs}_subset_size", f"KID subset ({fs})", _count, numeric=True),
+            Column(f"fid_{fs}", f"FID ({fs})", show_fixed(2), numeric=True),
+            Column(f"kid_{fs}", f"KID×10³ ({fs})", show_fixed(5), numeric=True),
+            Column(f"kid_{fs}_std", f"KID std ({fs})", show_fixed(5), numeric=True),
+            Column(f"kid_{fs}_subset_size", f"KID subset ({fs})", show_count, numeric=True),
         ]
     columns += [
-        Column("class_accuracy", "class acc.", _percent, numeric=True),
-        Column("char_accuracy", "char acc.", _percent, numeric=True),
-        Column("string_accuracy", "string acc.", _percent, numeric=True),
+        Column("class_accuracy", "class acc.", show_percent, numeric=True),
+        Column("char_accuracy", "char acc.", show_percent, numeric=True),
+        Column("string_accuracy", "string acc.", show_percent, numeric=True),
     ]
     rows, small_kid = [], False
     for r in runs:
@@ -252,13 +252,13 @@ def experiments_table(experiments: Sequence[ExperimentResult]) -> Table:
         Column("parameters", "params (M)", _millions, numeric=True),
         Column("conditioning", "conditioning"),
         Column("schedule", "schedule"),
-        Column("timesteps", "T", _count, numeric=True),
+        Column("timesteps", "T", show_count, numeric=True),
         Column("target", "target"),
-        Column("training_steps", "train steps", _count, numeric=True),
-        *[Column(f"test_loss_{target}", f"test loss ({target})", _fixed(4), numeric=True) for target in TARGETS],
-        Column("classifier_test_accuracy", "classifier test acc.", _percent, numeric=True),
-        Column("recognizer_test_char_accuracy", "recognizer test char acc.", _percent, numeric=True),
-        Column("recognizer_test_string_accuracy", "recognizer test string acc.", _percent, numeric=True),
+        Column("training_steps", "train steps", show_count, numeric=True),
+        *[Column(f"test_loss_{target}", f"test loss ({target})", show_fixed(4), numeric=True) for target in TARGETS],
+        Column("classifier_test_accuracy", "classifier test acc.", show_percent, numeric=True),
+        Column("recognizer_test_char_accuracy", "recognizer test char acc.", show_percent, numeric=True),
+        Column("recognizer_test_string_accuracy", "recognizer test string acc.", show_percent, numeric=True),
     ]
     rows = []
     for e in experiments:
