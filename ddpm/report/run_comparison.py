@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from ddpm.errors import DataError
-from ddpm.report.tables import Column, Table, show_count, show_fixed, show_percent, build_table
+from ddpm.report.tables import SAMPLE_SET_COLUMNS, Column, Table, build_table, show_fixed, show_percent
 
 FID_RELATIVE = 0.03
 FID_ABSOLUTE = 0.1
@@ -128,11 +128,7 @@ def comparison_table(comparison: RunComparison) -> Table:
     """The side-by-side table (:func:`ddpm.report.tables.to_markdown` and friends write it)."""
     a, b = comparison.labels
     columns = [
-        Column("experiment", "experiment"),
-        Column("run", "run"),
-        Column("sampler", "sampler"),
-        Column("steps", "steps", show_count, numeric=True),
-        Column("num_images", "N", show_count, numeric=True),
+        *SAMPLE_SET_COLUMNS,
         Column("fid_a", f"FID {a}", show_fixed(2), numeric=True),
         Column("fid_b", f"FID {b}", show_fixed(2), numeric=True),
         Column("fid_change", "FID change", lambda v: f"{v:+.1f}%", numeric=True),

@@ -169,15 +169,19 @@ def main_table(runs: Sequence[RunResult]) -> Table:
     return build_table("main", columns, rows, notes)
 
 
+# What names a sample set: the columns every per-set table starts with.
+SAMPLE_SET_COLUMNS = (
+    Column("experiment", "experiment"),
+    Column("run", "run"),
+    Column("sampler", "sampler"),
+    Column("steps", "steps", show_count, numeric=True),
+    Column("num_images", "N", show_count, numeric=True),
+)
+
+
 def samples_table(runs: Sequence[RunResult]) -> Table:
     """Appendix: per run its settings, sampling speed, FID and KID per feature set, accuracies."""
-    columns = [
-        Column("experiment", "experiment"),
-        Column("run", "run"),
-        Column("sampler", "sampler"),
-        Column("steps", "steps", show_count, numeric=True),
-        Column("num_images", "N", show_count, numeric=True),
-    ]
+    columns = list(SAMPLE_SET_COLUMNS)
     for fs in FEATURE_SETS:
         columns += [
             Column(f"fid_{fs}", f"FID ({fs})", show_fixed(2), numeric=True),
