@@ -98,7 +98,8 @@ SNAKEMAKE_COMMAND = (re.compile(r"^(\s*Command: )\S*/snakemake/__main__\.py(?= |
 
 
 def placeholders(root: Path, mirror: str | None) -> list[tuple[re.Pattern, str]]:
-    """Substitutions for the machine's paths, the longest path first (a mirror inside the home folder)."""
+    """Substitutions for the machine's paths: Snakemake's own in its log's command line, then the
+    checkout, mirror and home folder, the longest path first (a mirror inside the home folder)."""
     root_abs = str(root.resolve())
     paths = [(root_abs + os.sep, ""), (root_abs, ".")]
     if mirror:

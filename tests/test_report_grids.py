@@ -162,3 +162,21 @@ def test_image_rows_figure_leaves_no_empty_band_under_the_title(title_lines):
     assert 0 < gap_inches < 0.12, gap_inches
     # The column titles sit above the images and inside the figure.
     assert min(box.y0 for box in heads) >= row.get_window_extent(renderer).y1 - 1
+
+
+def test_pngs_keep_their_pixels_in_the_fewest_channels(tmp_path):
+    from ddpm.report.style import compact_png, new_figure, save_figure
+
+    grey = np.random.default_rng(0).integers(0, 256, (20, 28, 28, 1), dtype=np.uint8)
+    write_sample_grid(tmp_path / "grey.png", grey, None, [], "Samples")
+    figure = new_figure(3.0, 2.0)
+    figure.subplots().plot([0, 1], [1, 0], color="tab:orange")
+    save_figure(figure, tmp_path / "plot.png")
+    with Image.open(tmp_path / "grey.png") as image, Image.open(tmp_path / "plot.png") as plot:
+        assert image.mode == "L" and plot.mode == "RGB"
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[..., 3] = 255
+    rgba[0, 0] = (10, 20, 30, 255)
+    assert np.array_equal(np.asarray(compact_png(Image.fromarray(rgba)).convert("RGBA")), rgba)
+    rgba[1, 1, 3] = 0  # transparency is kept as it is
+    assert compact_png(Image.fromarray(rgba)).mode == "RGBA"

@@ -171,8 +171,8 @@ def _reproducible(seed: int, device: torch.device | str) -> Iterator[None]:
     algorithms (cuDNN's included); everything restored after.
 
     The judges' features are what FID is computed on, so two runs of the same command must train the
-    same judge: with the GPU's fastest (atomics-based) convolution backward, two trainings drift
-    apart and so would every FID. A judge trains in seconds, so the slower kernels cost little.
+    same judge: if cuDNN picks a convolution backward that accumulates with atomics, two trainings
+    drift apart and so would every FID. A judge trains in seconds, so slower kernels cost little.
     ``warn_only``: an operation without a deterministic kernel warns instead of stopping the run.
     """
     device = torch.device(device)

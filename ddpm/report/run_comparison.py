@@ -39,8 +39,9 @@ _ACCURACIES = (("class_accuracy", CLASS_POINTS), ("string_accuracy", STRING_POIN
 
 @dataclass
 class RunComparison:
-    """``rows``: one dict per sample set both runs drew (:data:`COLUMN_KEYS`); ``problems``: each
-    disagreement, in words; ``only_in``: run label -> the sample sets only that run drew."""
+    """``rows``: one dict per sample set both runs drew, keyed as :func:`comparison_table`'s columns;
+    ``problems``: each disagreement, in words; ``only_in``: run label -> the sample sets only that run
+    drew, as ``experiment/run``."""
 
     labels: tuple[str, str]
     rows: list[dict]
