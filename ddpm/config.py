@@ -80,6 +80,9 @@ class TrainingConfig:
     seed: int = 0
     precision: str = "auto"  # "auto" (bf16 autocast on CUDA) | "fp32" | "bf16"
     compile: str = "auto"  # "auto" (on CUDA) | "on" | "off"
+    # Only kernels that give the same bits on every run (ddpm.runtime.deterministic_kernels), so the
+    # same command trains the same weights; false trades that for speed.
+    deterministic: bool = True
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ class SamplingConfig:
     trajectory_images: int = 16
     precision: str = "auto"  # "auto" (bf16 autocast on CUDA) | "fp32" | "bf16"
     compile: str = "auto"  # "auto" (on CUDA) | "on" | "off"
+    deterministic: bool = True  # as TrainingConfig.deterministic, for the same images from one model
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from ddpm.config import SamplerConfig, SamplingConfig
 from ddpm.errors import ConfigError
 from ddpm.images import from_model_range
 from ddpm.labels import conditions
-from ddpm.runtime import autocast, maybe_compile, place
+from ddpm.runtime import autocast, deterministic_kernels, maybe_compile, place
 from ddpm.samplers import Trajectory, check_sampler, generate
 from ddpm.training.checkpoint import LoadedModel
 
@@ -154,7 +154,7 @@ def sample_set(
         stop = min(start + config.batch_size, len(seeds))
         began = time.perf_counter()
         cond = None if cond_all is None else cond_all[start:stop].to(device)
-        with autocast(device, config.precision):
+        with deterministic_kernels(device, config.deterministic), autocast(device, config.precision):
             images, _ = generate(
                 model,
                 loaded.diffusion,
@@ -191,7 +191,7 @@ def sample_trajectory(
     seeds = list(range(config.seed_start, config.seed_start + n))
     model = place(loaded.model, device).eval()
     cond = None if labels is None else conditions(labels[:n], loaded.model_config, loaded.data).to(device)
-    with autocast(device, config.precision):
+    with deterministic_kernels(device, config.deterministic), autocast(device, config.precision):
         images, trajectory = generate(
             model,
             loaded.diffusion,

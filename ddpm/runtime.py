@@ -7,7 +7,8 @@ NHWC convolutions are GPU features, and compiling costs more than a short CPU ru
 from __future__ import annotations
 
 import contextlib
-from typing import ContextManager
+import os
+from typing import ContextManager, Iterator
 
 import torch
 from torch import nn
@@ -38,6 +39,53 @@ def autocast(device: torch.device, precision: str) -> ContextManager:
     if uses_bf16(device, precision):
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def deterministic_kernels(device: torch.device | str, on: bool = True) -> Iterator[None]:
+    """Inside the block (when ``on``), only kernels that give the same bits on every run; the
+    process's settings are restored after.
+
+    Floating-point sums depend on their order, so a kernel that accumulates with atomics (a cuDNN
+    weight gradient split over blocks, an index_put backward, attention backward) or a kernel
+    configuration that Inductor picks by timing candidates on a busy GPU makes two trainings of one
+    seed differ from the first steps; thousands of steps later they are different models. Inside the
+    block the same work on GPUs of the same kind gives the same weights bit for bit.
+    ``warn_only``: an operation without a deterministic kernel warns (naming itself) rather than
+    stopping the run. Attention runs on the math backend (matmul, softmax, matmul; Inductor fuses it),
+    whose backward has no atomics: the fused attention kernels' backward accumulates with them.
+    """
+    if not on:
+        yield
+        return
+    from torch._inductor import config as inductor_config  # noqa: PLC0415 (loads Inductor only when needed)
+
+    if torch.device(device).type == "cuda":
+        # cuBLAS reads this when it creates its workspace (the first matmul of the process).
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    cuda = torch.backends.cuda
+    saved = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.backends.cudnn.deterministic,
+        torch.backends.cudnn.benchmark,
+        inductor_config.deterministic,
+        cuda.flash_sdp_enabled(),
+        cuda.mem_efficient_sdp_enabled(),
+        cuda.cudnn_sdp_enabled(),
+    )
+    try:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+        # No on-device benchmarking of kernel configurations where the choice changes the numerics.
+        inductor_config.deterministic = True
+        cuda.enable_flash_sdp(False), cuda.enable_mem_efficient_sdp(False), cuda.enable_cudnn_sdp(False)
+        yield
+    finally:
+        torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved[2], saved[3]
+        inductor_config.deterministic = saved[4]
+        cuda.enable_flash_sdp(saved[5]), cuda.enable_mem_efficient_sdp(saved[6]), cuda.enable_cudnn_sdp(saved[7])
 
 
 def switch_on(setting: str, device: torch.device) -> bool:

@@ -2,12 +2,13 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from ddpm.config import DataSpec, ModelConfig
 from ddpm.errors import ConfigError
 from ddpm.factory import build_model, build_tokenizer
 from ddpm.models.conditioning import CharTokenizer
-from ddpm.models.layers import timestep_embedding
+from ddpm.models.layers import timestep_embedding, upsample_nearest_2x
 from ddpm.models.toy_unet import ToyUNet
 from ddpm.models.unet import UNet
 
@@ -90,3 +91,16 @@ def test_toy_unet_shape_and_factory_checks():
         build_model(ModelConfig(architecture="transformer"), DataSpec(1, (28, 28)))
     with pytest.raises(ConfigError, match="class labels"):
         build_model(ModelConfig(conditioning="class"), DataSpec(1, (28, 28)))
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_upsampling_matches_nearest_interpolation_and_keeps_the_memory_format(memory_format):
+    """The broadcast upsampling gives F.interpolate's values and gradients (integer-valued, so the
+    sums are exact) and keeps the layout, so channels-last networks need no copy around it."""
+    x = torch.randn(2, 3, 4, 5).contiguous(memory_format=memory_format).requires_grad_(True)
+    up = upsample_nearest_2x(x)
+    reference = F.interpolate(x, scale_factor=2.0, mode="nearest")
+    assert torch.equal(up, reference)
+    assert up.is_contiguous(memory_format=memory_format)
+    grad_out = torch.randint(-8, 8, up.shape, generator=torch.Generator().manual_seed(0)).float()
+    assert torch.equal(torch.autograd.grad(up, x, grad_out)[0], torch.autograd.grad(reference, x, grad_out)[0])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
@@ -21,6 +20,7 @@ from ddpm.errors import DataError, TrainingDivergedError
 from ddpm.evaluation.classifier import ClassifierConfig, ImageClassifier, Judge, TextRecognizer, predict
 from ddpm.evaluation.conditional import class_accuracy, text_accuracy
 from ddpm.images import check_images
+from ddpm.runtime import deterministic_kernels
 
 History = list[dict[str, float]]
 
@@ -168,27 +168,13 @@ def _check_split(name: str, images: np.ndarray, labels: np.ndarray) -> None:
 @contextlib.contextmanager
 def _reproducible(seed: int, device: torch.device | str) -> Iterator[None]:
     """Inside the block: torch's generators (CPU and ``device``) seeded, and only deterministic
-    algorithms (cuDNN's included); everything restored after.
+    kernels (:func:`ddpm.runtime.deterministic_kernels`); everything restored after.
 
     The judges' features are what FID is computed on, so two runs of the same command must train the
-    same judge: if cuDNN picks a convolution backward that accumulates with atomics, two trainings
-    drift apart and so would every FID. A judge trains in seconds, so slower kernels cost little.
-    ``warn_only``: an operation without a deterministic kernel warns instead of stopping the run.
+    same judge. A judge trains in seconds, so slower kernels cost little.
     """
     device = torch.device(device)
-    cuda_devices = []
-    if device.type == "cuda":
-        cuda_devices = [torch.cuda.current_device() if device.index is None else device.index]
-        # cuBLAS reads this when it creates its workspace (the first matmul of the process).
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    saved = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
-    saved_cudnn = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
-    try:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
-        with torch.random.fork_rng(devices=cuda_devices):
-            torch.manual_seed(seed)
-            yield
-    finally:
-        torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
-        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved_cudnn
+    cuda_devices = [torch.cuda.current_device() if device.index is None else device.index] if device.type == "cuda" else []
+    with deterministic_kernels(device), torch.random.fork_rng(devices=cuda_devices):
+        torch.manual_seed(seed)
+        yield

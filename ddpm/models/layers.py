@@ -139,6 +139,20 @@ class Downsample(nn.Module):
         return self.conv(x)
 
 
+def upsample_nearest_2x(x: torch.Tensor) -> torch.Tensor:
+    """Nearest-neighbour 2x upsampling of (B, C, H, W) as a broadcast, in ``x``'s memory format.
+
+    The same values as ``F.interpolate(x, scale_factor=2, mode="nearest")``, but the backward is a sum
+    over each 2x2 block (a reduction, which compiles into a fused deterministic kernel) instead of a
+    scatter with atomic adds, which is nondeterministic on CUDA or falls back to a slow sort.
+    """
+    b, c, h, w = x.shape
+    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        nhwc = x.permute(0, 2, 3, 1)
+        return nhwc[:, :, None, :, None, :].expand(b, h, 2, w, 2, c).reshape(b, 2 * h, 2 * w, c).permute(0, 3, 1, 2)
+    return x[:, :, :, None, :, None].expand(b, c, h, 2, w, 2).reshape(b, c, 2 * h, 2 * w)
+
+
 class Upsample(nn.Module):
     """Double the resolution: nearest-neighbour upsampling, then a 3x3 convolution."""
 
@@ -147,4 +161,4 @@ class Upsample(nn.Module):
         self.conv = nn.Conv2d(channels, channels, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+        return self.conv(upsample_nearest_2x(x))

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ddpm.errors import ConfigError
+from ddpm.models.layers import upsample_nearest_2x
 
 
 def double_conv(in_channels: int, out_channels: int, *, activate_output: bool = True) -> nn.Sequential:
@@ -55,5 +56,5 @@ class ToyUNet(nn.Module):
         skip2 = self.down2(F.max_pool2d(skip1, 2))
         x = self.down3(F.max_pool2d(skip2, 2))
         x = self.up1(x)
-        x = self.up2(F.interpolate(x, scale_factor=2.0, mode="nearest") + skip2)
-        return self.up3(F.interpolate(x, scale_factor=2.0, mode="nearest") + skip1)
+        x = self.up2(upsample_nearest_2x(x) + skip2)
+        return self.up3(upsample_nearest_2x(x) + skip1)

@@ -34,7 +34,7 @@ from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, TrainingConfig, 
 from ddpm.errors import ConfigError, DdpmError, TrainingDivergedError
 from ddpm.factory import build_diffusion, build_model
 from ddpm.io import write_json, write_text
-from ddpm.runtime import autocast, mark_step, maybe_compile, memory_format, place, uses_bf16
+from ddpm.runtime import autocast, deterministic_kernels, mark_step, maybe_compile, memory_format, place, uses_bf16
 from ddpm.sanity import check_weights
 from ddpm.training import distributed
 from ddpm.training.batches import DeviceBatches
@@ -160,7 +160,8 @@ def train(
     _check(training)
     process, dev = distributed.start(device)
     try:
-        return _Run(model_config, data, diffusion_config, training, inputs, files, process, dev, meta or {}, progress).run()
+        with deterministic_kernels(dev, training.deterministic):
+            return _Run(model_config, data, diffusion_config, training, inputs, files, process, dev, meta or {}, progress).run()
     finally:
         distributed.stop()
 

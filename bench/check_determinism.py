@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Does the trainer give the same weights, bit for bit, when the same training runs twice?
+
+Each run is a separate process (as in the workflow): the project's trainer on synthetic 28x28 digits-
+sized data, the MNIST U-Net, a fixed seed. The table gives each run's images/s, final loss and a
+SHA-256 of every tensor in the checkpoint it wrote; runs of one mode agree when their hashes do.
+
+Usage: python bench/check_determinism.py [--modes deterministic deterministic default default]
+       [--steps 300] [--conditioning class]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, TrainingConfig
+from ddpm.runtime import use_deterministic_kernels
+from ddpm.training import TrainingData, TrainingFiles, train
+
+MODES = ("default", "deterministic")
+
+
+def tensor_digest(obj, digest) -> None:
+    if isinstance(obj, torch.Tensor):
+        digest.update(obj.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif isinstance(obj, dict):
+        for key in sorted(obj, key=str):
+            tensor_digest(obj[key], digest)
+    elif isinstance(obj, (list, tuple)):
+        for item in obj:
+            tensor_digest(item, digest)
+
+
+def one_run(mode: str, steps: int, conditioning: str) -> dict:
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if mode == "deterministic":
+        use_deterministic_kernels(device)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(6000, 28, 28, 1), dtype=np.uint8)
+    labels = torch.from_numpy(rng.integers(0, 10, size=6000))
+    spec = DataSpec(image_channels=1, image_size=(28, 28), num_classes=10, class_names=tuple("0123456789"))
+    model = ModelConfig(base_channels=64, channel_mult=(1, 2, 2), attention_resolutions=(14,), conditioning=conditioning)
+    cond = labels if conditioning == "class" else None
+    training = TrainingConfig(steps=steps, batch_size=128, log_every=50, val_every=steps, checkpoint_every=steps)
+    inputs = TrainingData(images[:5000], None if cond is None else cond[:5000], images[5000:], None if cond is None else cond[5000:])
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        files = TrainingFiles(out / "model.pt", out / "state.pt", out / "log.csv", out / "provenance.json")
+        summary = train(model, spec, DiffusionConfig(), training, inputs, files, progress=False)
+        digest = hashlib.sha256()
+        for path in (files.checkpoint, files.state):  # EMA weights; raw weights and optimizer
+            tensor_digest(torch.load(path, map_location="cpu", weights_only=False), digest)
+    rows = [r for r in summary.rows[1:] if r["val_loss"] is None] or summary.rows
+    return {
+        "mode": mode,
+        "images_per_s": statistics.median(r["images_per_s"] for r in rows),
+        "final_loss": summary.final_train_loss,
+        "sha256": digest.hexdigest()[:16],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=["deterministic", "deterministic", "default", "default"])
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--conditioning", default="class", choices=["none", "class"])
+    parser.add_argument("--one", choices=MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        args.json.write_text(json.dumps(one_run(args.one, args.steps, args.conditioning)))
+        return
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, mode in enumerate(args.modes):
+            out = Path(tmp) / f"{i}.json"
+            cmd = [sys.executable, __file__, "--one", mode, "--steps", str(args.steps), "--conditioning", args.conditioning, "--json", str(out)]
+            subprocess.run(cmd, check=True)
+            results.append(json.loads(out.read_text()))
+            r = results[-1]
+            print(f"run {i + 1} {r['mode']:>13}: {r['images_per_s']:8.0f} img/s  final loss {r['final_loss']:.6f}  weights {r['sha256']}", flush=True)
+    for mode in MODES:
+        hashes = {r["sha256"] for r in results if r["mode"] == mode}
+        runs = sum(r["mode"] == mode for r in results)
+        if runs > 1:
+            print(f"{mode}: {runs} runs, {'the same weights bit for bit' if len(hashes) == 1 else f'{len(hashes)} different weights'}")
+
+
+if __name__ == "__main__":
+    main()
