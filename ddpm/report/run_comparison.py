@@ -7,7 +7,7 @@ Reads what a run publishes (``tables/samples.csv``, ``tables/experiments.csv`` a
 - the same experiments, trained for the same steps from the same seeds, and the same number of
   samples in every set both runs drew;
 - every FID within :data:`FID_RELATIVE` of the first run's, or :data:`FID_ABSOLUTE`, whichever is
-  larger (two trainings on a GPU are not bitwise equal, so neither are their samples);
+  larger (trainings on GPUs of different kinds differ in the last bits, and so do their samples);
 - class accuracy within :data:`CLASS_POINTS` percentage points, string accuracy within
   :data:`STRING_POINTS`.
 
