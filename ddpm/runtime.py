@@ -12,6 +12,7 @@ from typing import ContextManager, Iterator
 
 import torch
 from torch import nn
+from torch.utils import deterministic as deterministic_settings
 
 from ddpm.errors import ConfigError
 
@@ -73,6 +74,7 @@ def deterministic_kernels(device: torch.device | str, on: bool = True) -> Iterat
         cuda.flash_sdp_enabled(),
         cuda.mem_efficient_sdp_enabled(),
         cuda.cudnn_sdp_enabled(),
+        deterministic_settings.fill_uninitialized_memory,
     )
     try:
         torch.use_deterministic_algorithms(True, warn_only=True)
@@ -80,12 +82,16 @@ def deterministic_kernels(device: torch.device | str, on: bool = True) -> Iterat
         # No on-device benchmarking of kernel configurations where the choice changes the numerics.
         inductor_config.deterministic = True
         cuda.enable_flash_sdp(False), cuda.enable_mem_efficient_sdp(False), cuda.enable_cudnn_sdp(False)
+        # Deterministic mode would also fill every new tensor with NaN, a debugging aid that costs a
+        # memory pass per buffer of a training step; nothing here reads memory before writing it.
+        deterministic_settings.fill_uninitialized_memory = False
         yield
     finally:
         torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved[2], saved[3]
         inductor_config.deterministic = saved[4]
         cuda.enable_flash_sdp(saved[5]), cuda.enable_mem_efficient_sdp(saved[6]), cuda.enable_cudnn_sdp(saved[7])
+        deterministic_settings.fill_uninitialized_memory = saved[8]
 
 
 def switch_on(setting: str, device: torch.device) -> bool:

@@ -27,6 +27,7 @@ def kernel_settings() -> dict[str, bool]:
         "flash attention": cuda.flash_sdp_enabled(),
         "memory-efficient attention": cuda.mem_efficient_sdp_enabled(),
         "cudnn attention": cuda.cudnn_sdp_enabled(),
+        "fill uninitialized memory": torch.utils.deterministic.fill_uninitialized_memory,
     }
 
 
@@ -39,6 +40,7 @@ DETERMINISTIC = {
     "flash attention": False,
     "memory-efficient attention": False,
     "cudnn attention": False,
+    "fill uninitialized memory": False,
 }
 
 
