@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Where a fast-path training step of the CIFAR-10 U-Net spends its GPU time (torch.profiler).
 
-Usage: python bench/profile_train.py [--variants default,no-dropout,...]
-Prints, per variant, img/s and the top CUDA kernels of a few profiled steps.
+Usage: python bench/profile_train.py [--variants default,no-dropout,...] [--top N] [--copies]
+Prints, per variant, img/s, the GPU time per step by kind of kernel and the top CUDA kernels of a
+few profiled steps. The ``deterministic`` variant runs the default one inside
+``ddpm.runtime.deterministic_kernels`` (the trainer's default), to see what determinism costs.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import re
 import statistics
 
 import torch
@@ -15,6 +19,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from ddpm.diffusion import GaussianDiffusion
 from ddpm.models.unet import UNet
+from ddpm.runtime import deterministic_kernels
 from ddpm.schedules import NoiseSchedule
 
 BATCH = 128
@@ -64,9 +69,32 @@ def seconds_per_step(step: TrainStep, iters: int, repeats: int = 3) -> float:
     return statistics.median(times)
 
 
+# Kernel kinds, by the first pattern that a kernel's name matches.
+KERNEL_KINDS = (
+    ("convolutions, matmuls, attention (cuDNN, cuBLAS)", r"xmma|cutlass|cudnn|implicit_gemm|nvjet|gemm|sdpa|flash"),
+    ("layout copies (ATen copy kernels)", r"direct_copy|Memcpy"),
+    ("optimizer", r"multi_tensor|FusedAdam"),
+    ("Inductor kernels with dropout", r"^triton.*dropout"),
+    ("Inductor kernels with GroupNorm", r"^triton.*group_norm"),
+    ("other Inductor kernels", r"^triton"),
+    ("other", r""),
+)
+
+
+def is_range(event) -> bool:
+    """An annotated range ("## Call CompiledFxGraph ...", "Optimizer.step#AdamW.step"): the profiler
+    gives it the device time of the kernels inside it, which would count them twice."""
+    return getattr(event, "is_user_annotation", False) or event.key.startswith(("## ", "Optimizer."))
+
+
+def kernel_kind(name: str) -> str:
+    return next(kind for kind, pattern in KERNEL_KINDS if re.search(pattern, name))
+
+
 VARIANTS = {
     "eager-bf16-cl": dict(build=build(), compile_mode=None),
     "default": dict(build=build(), compile_mode="default"),
+    "deterministic": dict(build=build(), compile_mode="default", deterministic=True),
     "no-dropout": dict(build=build(dropout=0.0), compile_mode="default"),
     "no-attention": dict(build=build(attention=()), compile_mode="default"),
     "max-autotune-no-cudagraphs": dict(build=build(), compile_mode="max-autotune-no-cudagraphs"),
@@ -82,27 +110,38 @@ def main():
     args = parser.parse_args()
     for name in args.variants.split(","):
         v = VARIANTS[name]
-        torch.manual_seed(0)
-        step = TrainStep(v["build"](), v["compile_mode"])
-        for _ in range(6):
+        with deterministic_kernels("cuda") if v.get("deterministic") else contextlib.nullcontext():
+            profile_variant(name, v, args)
+
+
+def profile_variant(name: str, v: dict, args: argparse.Namespace) -> None:
+    torch.manual_seed(0)
+    step = TrainStep(v["build"](), v["compile_mode"])
+    for _ in range(6):
+        step()
+    torch.cuda.synchronize()
+    seconds = seconds_per_step(step, 20)
+    print(f"\n=== {name}: {BATCH / seconds:.0f} img/s ({seconds * 1e3:.1f} ms/step)", flush=True)
+    with profile(activities=[ProfilerActivity.CUDA, ProfilerActivity.CPU], record_shapes=args.copies, with_stack=False) as prof:
+        for _ in range(5):
             step()
         torch.cuda.synchronize()
-        seconds = seconds_per_step(step, 20)
-        print(f"\n=== {name}: {BATCH / seconds:.0f} img/s ({seconds * 1e3:.1f} ms/step)", flush=True)
-        with profile(activities=[ProfilerActivity.CUDA, ProfilerActivity.CPU], record_shapes=args.copies, with_stack=False) as prof:
-            for _ in range(5):
-                step()
-            torch.cuda.synchronize()
-        events = [e for e in prof.key_averages() if e.device_type == torch.autograd.DeviceType.CUDA]
-        total = sum(e.self_device_time_total for e in events) / 5
-        launches = sum(e.count for e in events) / 5
-        print(f"GPU busy {total / 1e3:.1f} ms/step over {launches:.0f} kernels/step", flush=True)
-        for e in sorted(events, key=lambda e: -e.self_device_time_total)[: args.top]:
-            print(f"{e.self_device_time_total / 5 / 1e3:8.2f} ms {e.count // 5:5d}x  {e.key[:110]}")
-        if args.copies:
-            ops = [e for e in prof.key_averages(group_by_input_shape=True) if e.key in ("aten::copy_", "aten::clone", "aten::contiguous", "aten::cat", "aten::_to_copy")]
-            for e in sorted(ops, key=lambda e: -e.device_time_total)[:15]:
-                print(f"  {e.device_time_total / 5 / 1e3:7.2f} ms {e.count // 5:4d}x {e.key:12s} {str(e.input_shapes)[:150]}")
+    events = [e for e in prof.key_averages() if e.device_type == torch.autograd.DeviceType.CUDA and not is_range(e)]
+    total = sum(e.self_device_time_total for e in events) / 5
+    launches = sum(e.count for e in events) / 5
+    print(f"GPU busy {total / 1e3:.1f} ms/step over {launches:.0f} kernels/step", flush=True)
+    kinds: dict[str, float] = {}
+    for e in events:
+        kinds[kernel_kind(e.key)] = kinds.get(kernel_kind(e.key), 0.0) + e.self_device_time_total / 5
+    for kind, microseconds in sorted(kinds.items(), key=lambda kv: -kv[1]):
+        print(f"{microseconds / 1e3:8.2f} ms {100 * microseconds / total:5.1f}%  {kind}")
+    print("top kernels:")
+    for e in sorted(events, key=lambda e: -e.self_device_time_total)[: args.top]:
+        print(f"{e.self_device_time_total / 5 / 1e3:8.2f} ms {e.count // 5:5d}x  {e.key[:110]}")
+    if args.copies:
+        ops = [e for e in prof.key_averages(group_by_input_shape=True) if e.key in ("aten::copy_", "aten::clone", "aten::contiguous", "aten::cat", "aten::_to_copy")]
+        for e in sorted(ops, key=lambda e: -e.device_time_total)[:15]:
+            print(f"  {e.device_time_total / 5 / 1e3:7.2f} ms {e.count // 5:4d}x {e.key:12s} {str(e.input_shapes)[:150]}")
 
 
 if __name__ == "__main__":
