@@ -2,11 +2,14 @@
 """Does the trainer give the same weights, bit for bit, when the same training runs twice?
 
 Each run is a separate process (as in the workflow): the project's trainer on synthetic 28x28 digits-
-sized data, the MNIST U-Net, a fixed seed. The table gives each run's images/s, final loss and a
-SHA-256 of every tensor in the checkpoint it wrote; runs of one mode agree when their hashes do.
+sized data, the MNIST U-Net, a fixed seed, with ``training.deterministic`` true ("deterministic") or
+false ("nondeterministic"). Each run prints its images/s, final loss and a SHA-256 of every tensor of
+the checkpoint and training state it wrote; the runs of one mode agree when their digests do.
 
-Usage: python bench/check_determinism.py [--modes deterministic deterministic default default]
-       [--steps 300] [--conditioning class]
+Usage: python bench/check_determinism.py [--modes deterministic deterministic nondeterministic ...]
+       [--steps 300] [--conditioning class] [--quick]
+
+``--quick``: a tiny U-Net, for a check of the harness on the CPU (where every kernel is deterministic).
 """
 
 from __future__ import annotations
@@ -24,10 +27,9 @@ import numpy as np
 import torch
 
 from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, TrainingConfig
-from ddpm.runtime import use_deterministic_kernels
 from ddpm.training import TrainingData, TrainingFiles, train
 
-MODES = ("default", "deterministic")
+MODES = ("deterministic", "nondeterministic")  # training.deterministic true / false
 
 
 def tensor_digest(obj, digest) -> None:
@@ -41,17 +43,26 @@ def tensor_digest(obj, digest) -> None:
             tensor_digest(item, digest)
 
 
-def one_run(mode: str, steps: int, conditioning: str) -> dict:
+def one_run(mode: str, steps: int, conditioning: str, quick: bool = False) -> dict:
+    """Train from seed 0 in this process; images/s, final loss and a digest of the files written."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if mode == "deterministic":
-        use_deterministic_kernels(device)
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(6000, 28, 28, 1), dtype=np.uint8)
     labels = torch.from_numpy(rng.integers(0, 10, size=6000))
     spec = DataSpec(image_channels=1, image_size=(28, 28), num_classes=10, class_names=tuple("0123456789"))
-    model = ModelConfig(base_channels=64, channel_mult=(1, 2, 2), attention_resolutions=(14,), conditioning=conditioning)
+    if quick:
+        model = ModelConfig(base_channels=8, channel_mult=(1, 2), num_res_blocks=1, attention_resolutions=(14,), conditioning=conditioning)
+    else:  # the mnist_uncond / mnist_cond U-Net of config/config.yaml
+        model = ModelConfig(base_channels=64, channel_mult=(1, 2, 2), attention_resolutions=(14,), conditioning=conditioning)
     cond = labels if conditioning == "class" else None
-    training = TrainingConfig(steps=steps, batch_size=128, log_every=50, val_every=steps, checkpoint_every=steps)
+    training = TrainingConfig(
+        steps=steps,
+        batch_size=8 if quick else 128,
+        log_every=max(1, steps // 6),
+        val_every=steps,
+        checkpoint_every=steps,
+        deterministic=mode == "deterministic",
+    )
     inputs = TrainingData(images[:5000], None if cond is None else cond[:5000], images[5000:], None if cond is None else cond[5000:])
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
@@ -69,31 +80,42 @@ def one_run(mode: str, steps: int, conditioning: str) -> dict:
     }
 
 
+def agreement(results: list[dict]) -> list[str]:
+    """One line per mode run more than once: did its runs write the same weights?"""
+    lines = []
+    for mode in MODES:
+        runs = [r for r in results if r["mode"] == mode]
+        if len(runs) > 1:
+            hashes = {r["sha256"] for r in runs}
+            verdict = "the same weights bit for bit" if len(hashes) == 1 else f"{len(hashes)} different weights"
+            lines.append(f"{mode}: {len(runs)} runs, {verdict}")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--modes", nargs="+", choices=MODES, default=["deterministic", "deterministic", "default", "default"])
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=["deterministic", "deterministic", "nondeterministic", "nondeterministic"])
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--conditioning", default="class", choices=["none", "class"])
+    parser.add_argument("--quick", action="store_true", help="a tiny U-Net (a check of the harness)")
     parser.add_argument("--one", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        args.json.write_text(json.dumps(one_run(args.one, args.steps, args.conditioning)))
+        args.json.write_text(json.dumps(one_run(args.one, args.steps, args.conditioning, args.quick)))
         return
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, mode in enumerate(args.modes):
             out = Path(tmp) / f"{i}.json"
             cmd = [sys.executable, __file__, "--one", mode, "--steps", str(args.steps), "--conditioning", args.conditioning, "--json", str(out)]
+            cmd += ["--quick"] if args.quick else []
             subprocess.run(cmd, check=True)
             results.append(json.loads(out.read_text()))
             r = results[-1]
-            print(f"run {i + 1} {r['mode']:>13}: {r['images_per_s']:8.0f} img/s  final loss {r['final_loss']:.6f}  weights {r['sha256']}", flush=True)
-    for mode in MODES:
-        hashes = {r["sha256"] for r in results if r["mode"] == mode}
-        runs = sum(r["mode"] == mode for r in results)
-        if runs > 1:
-            print(f"{mode}: {runs} runs, {'the same weights bit for bit' if len(hashes) == 1 else f'{len(hashes)} different weights'}")
+            print(f"run {i + 1} {r['mode']:>16}: {r['images_per_s']:8.0f} img/s  final loss {r['final_loss']:.6f}  weights {r['sha256']}", flush=True)
+    for line in agreement(results):
+        print(line)
 
 
 if __name__ == "__main__":
