@@ -4,7 +4,8 @@
 Usage: python bench/profile_train.py [--variants default,no-dropout,...] [--top N] [--copies]
 Prints, per variant, img/s, the GPU time per step by kind of kernel and the top CUDA kernels of a
 few profiled steps. The ``deterministic`` variant runs the default one inside
-``ddpm.runtime.deterministic_kernels`` (the trainer's default), to see what determinism costs.
+``ddpm.runtime.deterministic_kernels`` (the trainer's default), to see what determinism costs;
+``nhwc-groupnorm`` tries GroupNorm on the channels-last memory (:class:`ChannelsLastGroupNorm`).
 """
 
 from __future__ import annotations
@@ -25,9 +26,37 @@ from ddpm.schedules import NoiseSchedule
 BATCH = 128
 
 
-def build(dropout=0.1, attention=(16,)):
-    """The CIFAR-10 U-Net of Ho et al. (35.7M parameters), with the variant's dropout and attention."""
-    return lambda: UNet(3, (32, 32), 128, (1, 2, 2, 2), 2, attention, dropout=dropout)
+class ChannelsLastGroupNorm(torch.nn.GroupNorm):
+    """GroupNorm computed on the NHWC memory of a channels-last input, returning a channels-last result.
+
+    A candidate lever: ``F.group_norm`` on CUDA returns NCHW-contiguous tensors whatever its input's
+    layout, so most convolutions of a channels-last U-Net receive NCHW inputs and ATen copies them
+    (and their gradients) to NHWC. Statistics in float32, like autocast's group_norm.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not (x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()):
+            return super().forward(x)
+        b, c, h, w = x.shape
+        groups = x.float().permute(0, 2, 3, 1).reshape(b, h * w, self.num_groups, c // self.num_groups)
+        var, mean = torch.var_mean(groups, dim=(1, 3), keepdim=True, correction=0)
+        y = ((groups - mean) * torch.rsqrt(var + self.eps)).reshape(b, h, w, c) * self.weight + self.bias
+        return y.permute(0, 3, 1, 2)
+
+
+def build(dropout=0.1, attention=(16,), channels_last_group_norm=False):
+    """The CIFAR-10 U-Net of Ho et al. (35.7M parameters), with the variant's dropout, attention and
+    GroupNorm."""
+
+    def make():
+        model = UNet(3, (32, 32), 128, (1, 2, 2, 2), 2, attention, dropout=dropout)
+        if channels_last_group_norm:
+            for module in model.modules():
+                if type(module) is torch.nn.GroupNorm:
+                    module.__class__ = ChannelsLastGroupNorm
+        return model
+
+    return make
 
 
 class TrainStep:
@@ -95,6 +124,7 @@ VARIANTS = {
     "eager-bf16-cl": dict(build=build(), compile_mode=None),
     "default": dict(build=build(), compile_mode="default"),
     "deterministic": dict(build=build(), compile_mode="default", deterministic=True),
+    "nhwc-groupnorm": dict(build=build(channels_last_group_norm=True), compile_mode="default"),
     "no-dropout": dict(build=build(dropout=0.0), compile_mode="default"),
     "no-attention": dict(build=build(attention=()), compile_mode="default"),
     "max-autotune-no-cudagraphs": dict(build=build(), compile_mode="max-autotune-no-cudagraphs"),
