@@ -76,19 +76,25 @@ def _slurm_jobs(env, **filters) -> list[dict]:
     return jobs
 
 
+REQUEUE_RESTART_DELAY_S = 2.0
+
+
 def _preempt_when_running(env, workdir: Path, comment: str, proc: subprocess.Popen, timeout: float = 600) -> dict:
     """Requeue the job with this comment once it runs, as SLURM does with a preempted job
     (PreemptMode=REQUEUE: SIGTERM, then back to the queue under the same id), and let it start again
-    at once (a requeued job is otherwise held for two minutes)."""
+    two seconds later (a requeued job is otherwise held for two minutes)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         running = [j for j in _slurm_jobs(env, JobState="RUNNING", WorkDir=str(workdir)) if j.get("Comment") == comment]
         if running:
             job_id = running[0]["JobId"]
             subprocess.run(["scontrol", "requeue", job_id], env=env, check=True, timeout=30)
+            requeued = time.monotonic()
             while time.monotonic() < deadline and proc.poll() is None:
                 state = _slurm_jobs(env, JobId=job_id)
-                if state and state[0]["JobState"] == "PENDING":
+                # slurmd refuses a credential issued in the same second as the job's revocation
+                # ("Job credential revoked", the job then FAILED): restart it two seconds later.
+                if state and state[0]["JobState"] == "PENDING" and time.monotonic() - requeued >= REQUEUE_RESTART_DELAY_S:
                     if subprocess.run(["scontrol", "update", f"jobid={job_id}", "starttime=now"], env=env, capture_output=True, timeout=30).returncode == 0:
                         return {"job_id": job_id}
                 time.sleep(0.2)
