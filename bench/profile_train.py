@@ -19,6 +19,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from ddpm.diffusion import GaussianDiffusion
+from ddpm.models.layers import is_channels_last
 from ddpm.models.unet import UNet
 from ddpm.runtime import deterministic_kernels
 from ddpm.schedules import NoiseSchedule
@@ -35,7 +36,7 @@ class ChannelsLastGroupNorm(torch.nn.GroupNorm):
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not (x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()):
+        if not is_channels_last(x):
             return super().forward(x)
         b, c, h, w = x.shape
         groups = x.float().permute(0, 2, 3, 1).reshape(b, h * w, self.num_groups, c // self.num_groups)

@@ -150,26 +150,27 @@ def sample_set(
     batch_sizes: list[int] = []
     batch_seconds: list[float] = []
     bar = tqdm(total=len(seeds), disable=not progress, desc=sampler.label, unit="img", dynamic_ncols=True)
-    for start in range(0, len(seeds), config.batch_size):
-        stop = min(start + config.batch_size, len(seeds))
-        began = time.perf_counter()
-        cond = None if cond_all is None else cond_all[start:stop].to(device)
-        with deterministic_kernels(device, config.deterministic), autocast(device, config.precision):
-            images, _ = generate(
-                model,
-                loaded.diffusion,
-                sampler,
-                seeds[start:stop].tolist(),
-                shape,
-                device=device,
-                cond=cond,
-                guidance_scale=config.guidance_scale if cond is not None else 1.0,
-                clip_x0=config.clip_x0,
-            )
-        chunks.append(from_model_range(images).numpy())  # .numpy() waits for the device
-        batch_seconds.append(time.perf_counter() - began)
-        batch_sizes.append(stop - start)
-        bar.update(stop - start)
+    with deterministic_kernels(device, config.deterministic):
+        for start in range(0, len(seeds), config.batch_size):
+            stop = min(start + config.batch_size, len(seeds))
+            began = time.perf_counter()
+            cond = None if cond_all is None else cond_all[start:stop].to(device)
+            with autocast(device, config.precision):
+                images, _ = generate(
+                    model,
+                    loaded.diffusion,
+                    sampler,
+                    seeds[start:stop].tolist(),
+                    shape,
+                    device=device,
+                    cond=cond,
+                    guidance_scale=config.guidance_scale if cond is not None else 1.0,
+                    clip_x0=config.clip_x0,
+                )
+            chunks.append(from_model_range(images).numpy())  # .numpy() waits for the device
+            batch_seconds.append(time.perf_counter() - began)
+            batch_sizes.append(stop - start)
+            bar.update(stop - start)
     bar.close()
     return SampleSet(np.concatenate(chunks), seeds, labels, SamplingTiming(batch_sizes, batch_seconds, model.rows))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import ContextManager, Iterator
+from typing import Any, Callable, ContextManager, Iterator
 
 import torch
 from torch import nn
@@ -65,33 +65,37 @@ def deterministic_kernels(device: torch.device | str, on: bool = True) -> Iterat
         # cuBLAS reads this when it creates its workspace (the first matmul of the process).
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     cuda = torch.backends.cuda
-    saved = (
-        torch.are_deterministic_algorithms_enabled(),
-        torch.is_deterministic_algorithms_warn_only_enabled(),
-        torch.backends.cudnn.deterministic,
-        torch.backends.cudnn.benchmark,
-        inductor_config.deterministic,
-        cuda.flash_sdp_enabled(),
-        cuda.mem_efficient_sdp_enabled(),
-        cuda.cudnn_sdp_enabled(),
-        deterministic_settings.fill_uninitialized_memory,
-    )
-    try:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    # (read, write, the value inside the block) of each process-wide setting.
+    settings = [
+        (
+            lambda: (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()),
+            lambda value: torch.use_deterministic_algorithms(value[0], warn_only=value[1]),
+            (True, True),
+        ),
+        (*_attribute(torch.backends.cudnn, "deterministic"), True),
+        (*_attribute(torch.backends.cudnn, "benchmark"), False),
         # No on-device benchmarking of kernel configurations where the choice changes the numerics.
-        inductor_config.deterministic = True
-        cuda.enable_flash_sdp(False), cuda.enable_mem_efficient_sdp(False), cuda.enable_cudnn_sdp(False)
+        (*_attribute(inductor_config, "deterministic"), True),
+        (cuda.flash_sdp_enabled, cuda.enable_flash_sdp, False),
+        (cuda.mem_efficient_sdp_enabled, cuda.enable_mem_efficient_sdp, False),
+        (cuda.cudnn_sdp_enabled, cuda.enable_cudnn_sdp, False),
         # Deterministic mode would also fill every new tensor with NaN, a debugging aid that costs a
         # memory pass per buffer of a training step; nothing here reads memory before writing it.
-        deterministic_settings.fill_uninitialized_memory = False
+        (*_attribute(deterministic_settings, "fill_uninitialized_memory"), False),
+    ]
+    saved = [read() for read, _, _ in settings]
+    try:
+        for _, write, value in settings:
+            write(value)
         yield
     finally:
-        torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
-        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved[2], saved[3]
-        inductor_config.deterministic = saved[4]
-        cuda.enable_flash_sdp(saved[5]), cuda.enable_mem_efficient_sdp(saved[6]), cuda.enable_cudnn_sdp(saved[7])
-        deterministic_settings.fill_uninitialized_memory = saved[8]
+        for (_, write, _), value in zip(settings, saved):
+            write(value)
+
+
+def _attribute(owner: object, name: str) -> tuple[Callable[[], Any], Callable[[Any], None]]:
+    """Read and write functions of ``owner.name``."""
+    return (lambda: getattr(owner, name)), (lambda value: setattr(owner, name, value))
 
 
 def switch_on(setting: str, device: torch.device) -> bool:

@@ -10,7 +10,8 @@ it into time. They were measured, and are meant for minutes-or-days decisions, n
   fp32: 2.3 images/s. Small networks reach a third of this rate; more cores help less than linearly.
 - ``GPU_RATE``: the default run (config/config.yaml) on one H200, bf16 and compiled, four
   trainings sharing the GPU: its 6.1 million training images (1.7e16 proxy multiply-adds) took
-  11.2 min from the first training's start to the last one's end (results/reference).
+  11.2 min from the first training's start to the last one's end (the first reference run,
+  results/reference/run1/).
 
 The functions take the experiment entries of the workflow's config (plain dicts; a key left out
 takes the default of the dataclass that owns its section).

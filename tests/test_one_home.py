@@ -139,3 +139,11 @@ def test_conda_environments_follow_pyproject():
     pip = next(entry["pip"] for entry in user_env if isinstance(entry, dict))
     assert pip == ["-e .[test]"]
     assert [entry for entry in user_env if isinstance(entry, str)] == ["python=3.12", "pip"]
+
+
+@pytest.mark.parametrize("key, constant", [("jobs_per_gpu", "JOBS_PER_GPU"), ("trainings_per_gpu", "TRAININGS_PER_GPU")])
+def test_gpu_slot_defaults_are_stated_as_the_workflow_sets_them(key, constant):
+    default = smk_constant("workflow/rules/common.smk", constant)
+    assert f"default {default}," in SCHEMA["properties"][key]["description"]
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert re.search(rf"`{key}`[^`]*\(\S*\s*default {default}[;)]", readme), key

@@ -139,6 +139,11 @@ class Downsample(nn.Module):
         return self.conv(x)
 
 
+def is_channels_last(x: torch.Tensor) -> bool:
+    """Whether ``x`` is laid out NHWC (and not also NCHW, as a tensor of one channel or pixel is)."""
+    return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+
+
 def upsample_nearest_2x(x: torch.Tensor) -> torch.Tensor:
     """Nearest-neighbour 2x upsampling of (B, C, H, W) as a broadcast, in ``x``'s memory format.
 
@@ -147,7 +152,7 @@ def upsample_nearest_2x(x: torch.Tensor) -> torch.Tensor:
     scatter with atomic adds, which is nondeterministic on CUDA or falls back to a slow sort.
     """
     b, c, h, w = x.shape
-    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+    if is_channels_last(x):
         nhwc = x.permute(0, 2, 3, 1)
         return nhwc[:, :, None, :, None, :].expand(b, h, 2, w, 2, c).reshape(b, 2 * h, 2 * w, c).permute(0, 3, 1, 2)
     return x[:, :, :, None, :, None].expand(b, c, h, 2, w, 2).reshape(b, c, 2 * h, 2 * w)
