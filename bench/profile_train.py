@@ -126,6 +126,7 @@ VARIANTS = {
     "default": dict(build=build(), compile_mode="default"),
     "deterministic": dict(build=build(), compile_mode="default", deterministic=True),
     "nhwc-groupnorm": dict(build=build(channels_last_group_norm=True), compile_mode="default"),
+    "nhwc-groupnorm-deterministic": dict(build=build(channels_last_group_norm=True), compile_mode="default", deterministic=True),
     "no-dropout": dict(build=build(dropout=0.0), compile_mode="default"),
     "no-attention": dict(build=build(attention=()), compile_mode="default"),
     "max-autotune-no-cudagraphs": dict(build=build(), compile_mode="max-autotune-no-cudagraphs"),
