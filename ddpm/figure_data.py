@@ -22,6 +22,7 @@ from ddpm.generation import sample_set
 from ddpm.images import check_images, from_model_range, images_to_tensor, to_model_range
 from ddpm.labels import conditions
 from ddpm.runtime import place
+from ddpm.samplers import use_sampling_graphs
 from ddpm.toy_diffusion import ToyDiffusion, corrupt
 from ddpm.training.checkpoint import LoadedModel
 
@@ -146,11 +147,16 @@ def samples_by_steps(
     device: torch.device,
 ) -> np.ndarray:
     """uint8 (S, N, H, W, C): the same seeds (and labels) sampled with each step count."""
-    # Compiling would cost more than these few images gain.
+    # Compiling would cost more than these few images gain; replaying a captured graph of the
+    # uncompiled network does not (a launch per step instead of one per kernel).
+    graphs = use_sampling_graphs(config.compile, device, len(seeds))
     config = dataclasses.replace(config, compile="off")
     return np.stack(
         [
-            sample_set(loaded, dataclasses.replace(sampler, steps=steps, name=None), config, device, labels, seeds=seeds, progress=False).images
+            sample_set(
+                loaded, dataclasses.replace(sampler, steps=steps, name=None), config, device, labels,
+                seeds=seeds, progress=False, cuda_graphs=graphs,
+            ).images
             for steps in step_counts
         ]
     )

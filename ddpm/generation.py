@@ -15,7 +15,7 @@ from ddpm.errors import ConfigError
 from ddpm.images import from_model_range
 from ddpm.labels import conditions
 from ddpm.runtime import autocast, deterministic_kernels, maybe_compile, place
-from ddpm.samplers import Trajectory, check_sampler, generate
+from ddpm.samplers import Trajectory, check_sampler, generate, use_sampling_graphs
 from ddpm.training.checkpoint import LoadedModel
 
 
@@ -133,11 +133,14 @@ def sample_set(
     seeds: Sequence[int] | None = None,
     progress: bool = True,
     compiled: torch.nn.Module | None = None,
+    cuda_graphs: bool | None = None,
 ) -> SampleSet:
     """Generate one image per seed (default: seed_start .. seed_start + num_images - 1).
 
     ``compiled``: the network already placed and compiled by :func:`prepare_model`, so that several
-    sample sets of one model share one compilation.
+    sample sets of one model share one compilation. ``cuda_graphs``: replay each batch's network
+    evaluations from a captured graph (same images); by default where
+    :func:`~ddpm.samplers.use_sampling_graphs` says they pay.
     """
     check_sampler(sampler, loaded.diffusion)
     seeds = np.arange(config.seed_start, config.seed_start + config.num_images, dtype=np.int64) if seeds is None else np.asarray(seeds, dtype=np.int64)
@@ -149,6 +152,8 @@ def sample_set(
     chunks = []
     batch_sizes: list[int] = []
     batch_seconds: list[float] = []
+    if cuda_graphs is None:
+        cuda_graphs = use_sampling_graphs(config.compile, device, min(config.batch_size, len(seeds)))
     bar = tqdm(total=len(seeds), disable=not progress, desc=sampler.label, unit="img", dynamic_ncols=True)
     with deterministic_kernels(device, config.deterministic):
         for start in range(0, len(seeds), config.batch_size):
@@ -166,6 +171,7 @@ def sample_set(
                     cond=cond,
                     guidance_scale=config.guidance_scale if cond is not None else 1.0,
                     clip_x0=config.clip_x0,
+                    cuda_graphs=cuda_graphs,
                 )
             chunks.append(from_model_range(images).numpy())  # .numpy() waits for the device
             batch_seconds.append(time.perf_counter() - began)
@@ -204,5 +210,7 @@ def sample_trajectory(
             guidance_scale=config.guidance_scale if cond is not None else 1.0,
             clip_x0=config.clip_x0,
             record_every=max(1, sampler.steps // frames),
+            # A thousand steps of a few images: launching the network's kernels is the cost.
+            cuda_graphs=use_sampling_graphs(config.compile, device, n),
         )
     return from_model_range(images).numpy(), trajectory

@@ -70,3 +70,67 @@ def test_graphs_follow_the_compile_setting_on_cuda_at_small_batches():
     assert not use_sampling_graphs("auto", "cuda", MAX_GRAPH_BATCH + 1)
     assert not use_sampling_graphs("off", "cuda", 16)
     assert not use_sampling_graphs("on", "cpu", 16)
+
+
+def test_sampling_jobs_replay_graphs_where_use_sampling_graphs_says(monkeypatch):
+    """sample_set, the trajectory and the steps figure (whose network is not compiled) pass the
+    decision on to the sampling loop, per batch size."""
+    import numpy as np
+
+    from ddpm import figure_data, generation
+    from ddpm.config import SamplingConfig
+    from ddpm.factory import build_diffusion, build_model
+    from ddpm.training import LoadedModel
+
+    from trainfiles import DIFFUSION, MODEL, SPEC
+
+    passed, asked = [], []
+    real_generate = generation.generate
+
+    def generate(*args, **kwargs):
+        passed.append(kwargs["cuda_graphs"])
+        return real_generate(*args, **kwargs)
+
+    def graphs_pay(compile_setting, device, batch_size):
+        asked.append((compile_setting, batch_size))
+        return compile_setting != "off" and batch_size <= 2
+
+    monkeypatch.setattr(generation, "generate", generate)
+    monkeypatch.setattr(generation, "use_sampling_graphs", graphs_pay)
+    monkeypatch.setattr(figure_data, "use_sampling_graphs", graphs_pay)
+    loaded = LoadedModel(build_model(MODEL, SPEC), build_diffusion(DIFFUSION), MODEL, SPEC, DIFFUSION, {})
+    sampler, cpu, labels = SamplerConfig("ddim", 2), torch.device("cpu"), np.array([0, 1, 2, 0])
+
+    generation.sample_set(loaded, sampler, SamplingConfig(num_images=4, batch_size=2), cpu, labels, progress=False)
+    assert (passed, asked) == ([True, True], [("auto", 2)])
+    generation.sample_set(loaded, sampler, SamplingConfig(num_images=4, batch_size=4), cpu, labels, progress=False)
+    generation.sample_set(loaded, sampler, SamplingConfig(num_images=4, batch_size=2, compile="off"), cpu, labels, progress=False)
+    assert passed[2:] == [False, False, False]
+    passed.clear()
+    generation.sample_trajectory(loaded, sampler, SamplingConfig(trajectory_images=2), cpu, labels, frames=2)
+    # The steps figure runs its network uncompiled but keeps the graphs its setting allows.
+    figure_data.samples_by_steps(loaded, sampler, [1, 2], SamplingConfig(), [5, 6], labels[:2], cpu)
+    assert passed == [True, True, True]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU")
+def test_cuda_graphs_of_an_uncompiled_unet_under_autocast_give_the_same_images():
+    """The trajectory's and the steps figure's path: eager U-Net, bf16 autocast, deterministic kernels."""
+    from ddpm.models.unet import UNet
+    from ddpm.runtime import deterministic_kernels
+
+    model = UNet(1, (28, 28), 32, (1, 2), 1, (14,), num_classes=10).cuda().eval().to(memory_format=torch.channels_last)
+    diffusion = GaussianDiffusion(NoiseSchedule.from_name("linear", 1000))
+    cond = torch.arange(6, device="cuda") % 10
+
+    def images(cuda_graphs):
+        with deterministic_kernels("cuda"), torch.autocast("cuda", dtype=torch.bfloat16):
+            return generate(
+                model, diffusion, SamplerConfig("ddpm", 1000), list(range(6)), (1, 28, 28), device="cuda",
+                cond=cond, guidance_scale=2.0, record_every=25, cuda_graphs=cuda_graphs,
+            )
+
+    plain, plain_trajectory = images(False)
+    graphed, graphed_trajectory = images(True)
+    torch.testing.assert_close(graphed, plain, rtol=0, atol=0)
+    torch.testing.assert_close(graphed_trajectory.x0, plain_trajectory.x0, rtol=0, atol=0)
