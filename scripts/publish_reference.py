@@ -11,7 +11,8 @@ the latest run (``.snakemake/log/``) as ``run/snakemake.log``. Never the arrays 
 Absolute paths of the machine become placeholders in the text files: the checkout root becomes a
 relative path, the mirror ``<mirror>`` and the home folder ``~``. The folder is written beside the
 target and swapped in whole, so a failure leaves the previous one untouched; entries named by
-``--keep`` (by default the hand-written README.md and anchor/) are carried over from it.
+``--keep`` (glob patterns; by default the hand-written README.md, anchor/ and the earlier runs kept
+as run1/, run2/, ...) are carried over from it.
 
     python scripts/publish_reference.py [--root .] [--out results/reference] [--mirror /data/mirror]
 """
@@ -52,7 +53,7 @@ PUBLISHED_RESULTS = (
 PUBLISHED_FOLDERS = ("logs", "benchmarks")
 NEVER_PUBLISHED = {".npz", ".pt"}
 BINARY_SUFFIXES = {".png", ".pdf", ".gif"}
-DEFAULT_KEEP = ("README.md", "anchor")
+DEFAULT_KEEP = ("README.md", "anchor", "run[0-9]*")
 
 
 def published_files(root: Path, out: Path) -> list[Path]:
@@ -148,12 +149,12 @@ def publish(root: Path, out: Path, mirror: str | None, keep: tuple[str, ...]) ->
     try:
         for relative in files:
             copy_published(root / relative, staging / target_of(relative), substitutions)
-        for name in keep:
-            kept = out / name
-            if kept.is_dir():
-                shutil.copytree(kept, staging / name, dirs_exist_ok=True)
-            elif kept.exists():
-                shutil.copy2(kept, staging / name)
+        for pattern in keep:
+            for kept in sorted(out.glob(pattern)) if out.is_dir() else []:
+                if kept.is_dir():
+                    shutil.copytree(kept, staging / kept.name, dirs_exist_ok=True)
+                else:
+                    shutil.copy2(kept, staging / kept.name)
         os.chmod(staging, 0o777 & ~_umask())
         if out.exists():
             retired = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old."))
@@ -186,7 +187,7 @@ def main() -> None:
     parser.add_argument(
         "--keep",
         action="append",
-        help=f"an entry of the old folder to carry over (repeatable; default: {', '.join(DEFAULT_KEEP)})",
+        help=f"entries of the old folder to carry over, a glob pattern (repeatable; default: {', '.join(DEFAULT_KEEP)})",
     )
     args = parser.parse_args()
     out = args.out if args.out is not None else args.root / "results" / "reference"

@@ -68,14 +68,16 @@ def test_publishes_the_small_outputs_with_placeholders(tmp_path):
     out = root / "results" / "reference"
     write(out / "README.md", "hand-written")
     write(out / "anchor" / "anchor.json", "{}")
+    write(out / "run1" / "tables" / "main.csv", "an earlier run")
     write(out / "stale.json", "{}")
+    write(out / "runs.json", "{}")
 
     result = publish(root, "--mirror", mirror, home=home)
     assert result.returncode == 0, result.stderr
 
     published = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert published == sorted([
-        "README.md", "anchor/anchor.json",
+        "README.md", "anchor/anchor.json", "run1/tables/main.csv",
         "tables/experiments.csv", "tables/experiments.md", "tables/experiments.tex",
         "figures/schedules.png", "figures/e/steps.pdf",
         "experiments/e/provenance.json", "experiments/e/train_log.csv", "experiments/e/test_loss.json",
