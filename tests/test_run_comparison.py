@@ -113,3 +113,36 @@ def test_the_script_prints_the_table_and_exits_1_on_disagreement(tmp_path):
     assert other.returncode == 1 and "digits/ddim50: FID 2.8 in run A, 3.5 in run B" in other.stderr
     missing = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "none"), str(first)], capture_output=True, text=True)
     assert missing.returncode == 2 and "not found" in missing.stderr
+
+
+def _training_log(path: Path, losses, seconds) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [f"{100 * (i + 1)},{loss!r},{'' if i % 2 == 0 else 0.5},0.0002,{1000 + s},{s}" for i, (loss, s) in enumerate(zip(losses, seconds))]
+    path.write_text("step,train_loss,val_loss,lr,images_per_s,elapsed_s\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_trainings_equal_bit_for_bit_are_told_apart_from_ones_that_differ(tmp_path):
+    losses = [0.9448871612548828, 0.5531884431838989, 0.1204388365149498]
+    first, second = published_run(tmp_path / "a"), published_run(tmp_path / "b")
+    for folder, seconds in ((first, [80.1, 82.0, 84.2]), (second, [90.0, 93.5, 95.1])):
+        _training_log(folder / "experiments/digits/train_log.csv", losses, seconds)  # other speed and clock
+        _training_log(folder / "experiments/letters/train_log.csv", losses, seconds)
+    # The last bit of one loss differs at step 200.
+    _training_log(second / "experiments/letters/train_log.csv", [losses[0], 0.5531884431838990, losses[2]], [1, 2, 3])
+    comparison = compare_runs(first, second)
+    assert comparison.training_differences == {"digits": None, "letters": 200}
+    assert comparison.agree, "bitwise equality is reported, not required"
+    notes = to_markdown(comparison_table(comparison))
+    assert "Trainings equal bit for bit (every logged loss and learning rate): digits." in notes
+    assert "Trainings that differ: letters (from step 200)." in notes
+
+
+def test_a_training_that_logged_fewer_steps_differs_where_the_shorter_log_ends(tmp_path):
+    from ddpm.report.run_comparison import first_training_difference
+
+    losses = [0.9, 0.5, 0.1]
+    full = _training_log(tmp_path / "full.csv", losses, [1, 2, 3])
+    short = _training_log(tmp_path / "short.csv", losses[:2], [1, 2])
+    assert first_training_difference(full, short) == 300 and first_training_difference(short, full) == 300
+    assert first_training_difference(full, full) is None

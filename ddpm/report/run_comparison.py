@@ -16,13 +16,18 @@ Reads what a run publishes (``tables/samples.csv``, ``tables/experiments.csv`` a
 
 A sample set only one run drew (a sampler added to the config in between) is listed, not counted
 against agreement.
+
+Beyond the tolerances, :func:`first_training_difference` says whether two trainings were the same
+bit for bit: every loss and learning rate their ``train_log.csv`` logged is equal to the last bit
+(the timing columns aside). Deterministic kernels give that on GPUs of one kind with the same
+software; the table's notes name the experiments where it held and where it did not.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -35,18 +40,22 @@ FID_ABSOLUTE = 0.1
 CLASS_POINTS = 0.3
 STRING_POINTS = 2.0
 _ACCURACIES = (("class_accuracy", CLASS_POINTS), ("string_accuracy", STRING_POINTS))
+# The columns of train_log.csv that a bitwise-equal training repeats (not its speed and clock).
+TRAINING_LOG_VALUES = ("step", "train_loss", "val_loss", "lr")
 
 
 @dataclass
 class RunComparison:
     """``rows``: one dict per sample set both runs drew, keyed as :func:`comparison_table`'s columns;
     ``problems``: each disagreement, in words; ``only_in``: run label -> the sample sets only that run
-    drew, as ``experiment/run``."""
+    drew, as ``experiment/run``; ``training_differences``: experiment (trained in both, with both
+    logs) -> the first logged step whose values differ, None where every logged value is equal."""
 
     labels: tuple[str, str]
     rows: list[dict]
     problems: list[str]
     only_in: dict[str, list[str]]
+    training_differences: dict[str, int | None] = field(default_factory=dict)
 
     @property
     def agree(self) -> bool:
@@ -69,10 +78,24 @@ def _seed(folder: Path, experiment: str) -> int | None:
     return json.loads(path.read_text()).get("seed") if path.is_file() else None
 
 
+def first_training_difference(first_log: Path, second_log: Path) -> int | None:
+    """The first step at which two trainings' logs differ in a loss or learning rate (or in which
+    steps they logged), None when every logged value is equal to the last bit."""
+    # As text: the trainer writes each float's shortest round-trip repr, so equal text is equal bits.
+    a, b = (pd.read_csv(path, usecols=list(TRAINING_LOG_VALUES), dtype=str, keep_default_na=False) for path in (first_log, second_log))
+    for row_a, row_b in zip(a.itertuples(index=False), b.itertuples(index=False)):
+        if tuple(row_a) != tuple(row_b):
+            return int(min(int(row_a.step), int(row_b.step)))
+    if len(a) != len(b):
+        return int((a if len(a) > len(b) else b)["step"].iloc[min(len(a), len(b))])
+    return None
+
+
 def compare_runs(first: Path, second: Path, labels: tuple[str, str] = ("run A", "run B")) -> RunComparison:
     """Compare the run published in ``first`` with the one in ``second``."""
     a, b = labels
     problems: list[str] = []
+    training_differences: dict[str, int | None] = {}
     trained = _read_csv(first, "experiments.csv").merge(
         _read_csv(second, "experiments.csv"), on="experiment", how="outer", suffixes=(f"_{a}", f"_{b}"), indicator=True
     )
@@ -87,6 +110,9 @@ def compare_runs(first: Path, second: Path, labels: tuple[str, str] = ("run A", 
         seeds = (_seed(first, name), _seed(second, name))
         if seeds[0] != seeds[1]:
             problems.append(f"{name}: seed {seeds[0]} in {a}, {seeds[1]} in {b}")
+        logs = [folder / "experiments" / name / "train_log.csv" for folder in (first, second)]
+        if all(log.is_file() for log in logs):
+            training_differences[name] = first_training_difference(*logs)
 
     keys = ["experiment", "run"]
     # Rows in the first run's order, then the sets only the second run drew in its order.
@@ -122,7 +148,7 @@ def compare_runs(first: Path, second: Path, labels: tuple[str, str] = ("run A", 
                 problems.append(f"{where}: {what} {100 * acc_a:.2f}% in {a}, {100 * acc_b:.2f}% in {b} (allowed: ±{points:g} points)")
         shown["agree"] = "yes" if len(problems) == problems_before else "no"
         rows.append(shown)
-    return RunComparison(labels, rows, problems, only_in)
+    return RunComparison(labels, rows, problems, only_in, training_differences)
 
 
 def comparison_table(comparison: RunComparison) -> Table:
@@ -141,5 +167,13 @@ def comparison_table(comparison: RunComparison) -> Table:
         f"Agree: FID within {100 * FID_RELATIVE:g}% or {FID_ABSOLUTE:g} (the larger), class accuracy within "
         f"{CLASS_POINTS:g} points, string accuracy within {STRING_POINTS:g} points, same N.",
         *(f"Only in {label}: {', '.join(sets)}." for label, sets in comparison.only_in.items() if sets),
+        *_training_notes(comparison.training_differences),
     ]
     return build_table("comparison", columns, comparison.rows, notes)
+
+
+def _training_notes(differences: dict[str, int | None]) -> list[str]:
+    same = [name for name, step in differences.items() if step is None]
+    other = [f"{name} (from step {step})" for name, step in differences.items() if step is not None]
+    notes = [f"Trainings equal bit for bit (every logged loss and learning rate): {', '.join(same)}."] if same else []
+    return notes + ([f"Trainings that differ: {', '.join(other)}."] if other else [])
