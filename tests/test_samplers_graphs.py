@@ -114,14 +114,20 @@ def test_sampling_jobs_replay_graphs_where_use_sampling_graphs_says(monkeypatch)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU")
-def test_cuda_graphs_of_an_uncompiled_unet_under_autocast_give_the_same_images():
+@pytest.mark.parametrize("conditioning", ["class", "text"])
+def test_cuda_graphs_of_an_uncompiled_unet_under_autocast_give_the_same_images(conditioning):
     """The trajectory's and the steps figure's path: eager U-Net, bf16 autocast, deterministic kernels."""
     from ddpm.models.unet import UNet
     from ddpm.runtime import deterministic_kernels
 
-    model = UNet(1, (28, 28), 32, (1, 2), 1, (14,), num_classes=10).cuda().eval().to(memory_format=torch.channels_last)
+    if conditioning == "class":
+        model = UNet(1, (28, 28), 32, (1, 2), 1, (14,), num_classes=10)
+        cond = torch.arange(6, device="cuda") % 10
+    else:
+        model = UNet(1, (28, 28), 32, (1, 2), 1, (14,), text_vocab_size=20, text_length=5)
+        cond = torch.randint(1, 20, (6, 5), device="cuda", generator=torch.Generator("cuda").manual_seed(0))
+    model = model.cuda().eval().to(memory_format=torch.channels_last)
     diffusion = GaussianDiffusion(NoiseSchedule.from_name("linear", 1000))
-    cond = torch.arange(6, device="cuda") % 10
 
     def images(cuda_graphs):
         with deterministic_kernels("cuda"), torch.autocast("cuda", dtype=torch.bfloat16):
