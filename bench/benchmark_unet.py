@@ -24,6 +24,7 @@ time to draw 10,000 MNIST samples with the model of the ``mnist_uncond`` experim
 with DPM-Solver++ 20 steps against DDIM 100, after compilation, through ``ddpm.samplers.generate``.
 
 Usage: python bench/benchmark_unet.py [--json out.json] [--skip-diffusers] [--batches 128 256]
+       [--group-norm channels-last]   # our column with GroupNorm on the NHWC memory (a candidate lever)
        python bench/benchmark_unet.py --quick --device cpu   # a tiny end-to-end check of the harness
 Where one command may run only minutes, measure in parts (same machine, one process each) and merge:
        python bench/benchmark_unet.py --parts train --columns eager compiled graphs --batches 128 --json a.json
@@ -41,6 +42,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import dataclasses
 import json
 import statistics
 import time
@@ -55,6 +57,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, SamplerConfig, from_dict
 from ddpm.factory import build_diffusion, build_model
 from ddpm.io import write_json
+from ddpm.models.layers import use_channels_last_group_norm
 from ddpm.runtime import autocast, mark_step, maybe_compile, memory_format, place, resolve_device, uses_bf16
 from ddpm.samplers import generate, use_sampling_graphs
 from ddpm.training.ema import EMA
@@ -87,6 +90,7 @@ class UNetSpec:
     attention_resolutions: tuple[int, ...]  # feature-map heights with self-attention
     size: int = 32
     channels: int = 3
+    channels_last_group_norm: bool = False  # ours only: ddpm.models.layers.ChannelsLastGroupNorm
 
     def ours(self) -> torch.nn.Module:
         config = ModelConfig(
@@ -96,7 +100,8 @@ class UNetSpec:
             attention_resolutions=self.attention_resolutions,
             dropout=0.1,
         )
-        return build_model(config, DataSpec(self.channels, (self.size, self.size)))
+        model = build_model(config, DataSpec(self.channels, (self.size, self.size)))
+        return use_channels_last_group_norm(model) if self.channels_last_group_norm else model
 
     def diffusers(self) -> torch.nn.Module:
         from diffusers import UNet2DModel
@@ -351,6 +356,7 @@ def run(settings: Settings, columns: list[str], parts: list[str], config_path: P
     report: dict = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "torch": torch.__version__,
+        "ours_group_norm": "channels-last" if spec.channels_last_group_norm else "standard",
         "peak_flops": matmul_peak(device, quick),
     }
     print(f"{report['device']}; torch {torch.__version__}; measured matmul peak {report['peak_flops'] / 1e12:.1f} TFLOP/s", flush=True)
@@ -418,9 +424,9 @@ def merge_reports(reports: list[dict]) -> dict:
     """One report from the parts of a benchmark run in several processes on one machine (rows joined
     cell by cell, a later part's cell winning; the loss curve and MNIST timings from whichever has
     them; elapsed time summed)."""
-    devices = {(r["device"], r["torch"]) for r in reports}
+    devices = {(r["device"], r["torch"], r.get("ours_group_norm", "standard")) for r in reports}
     if len(devices) != 1:
-        raise SystemExit(f"error: the parts ran on different devices or torch versions: {sorted(devices)}")
+        raise SystemExit(f"error: the parts ran on different devices, torch versions or GroupNorms of ours: {sorted(devices)}")
     merged: dict = {"rows": {}}
     for report in reports:
         for key, value in report.items():
@@ -439,7 +445,8 @@ def merge_reports(reports: list[dict]) -> dict:
 def print_table(report: dict) -> None:
     columns = [c for c in (*DIFFUSERS_COLUMNS, OURS) if any(c in cells for cells in report["rows"].values())]
     peak = report["peak_flops"]
-    print(f"\n{report['device']}, torch {report['torch']}: images/s; ratio = ours / the best diffusers column")
+    variant = " (ours with ChannelsLastGroupNorm)" if report.get("ours_group_norm") == "channels-last" else ""
+    print(f"\n{report['device']}, torch {report['torch']}{variant}: images/s; ratio = ours / the best diffusers column")
     print("| " + " | ".join(["images/s", *columns, "ours / best diffusers", "ours MFU"]) + " |")
     print("|---|" + "---:|" * (len(columns) + 2))
     for row, values in report["rows"].items():
@@ -491,6 +498,10 @@ def main() -> None:
     parser.add_argument("--merge", type=Path, nargs="+", metavar="JSON", help="print (and with --json write) one table from the JSON of runs of parts; measures nothing")
     parser.add_argument("--batches", type=int, nargs="+", help="training batch sizes (default 128 256; quick: 8 16)")
     parser.add_argument("--graph-mode", default="reduce-overhead", choices=["reduce-overhead", "max-autotune"], help="diffusers' CUDA-graph column")
+    parser.add_argument(
+        "--group-norm", choices=["standard", "channels-last"], default="standard",
+        help="our CIFAR-10 U-Net's GroupNorm: nn.GroupNorm (the model's), or ChannelsLastGroupNorm (a candidate lever)",
+    )
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="where the MNIST model's settings come from")
     parser.add_argument("--experiment", default="mnist_uncond")
     parser.add_argument("--json", type=Path)
@@ -511,6 +522,7 @@ def main() -> None:
         sizes.update(mnist_images=10_000, small_batch=16, small_batch_images=256)
     if args.batches:
         sizes["train_batches"] = tuple(args.batches)
+    sizes["spec"] = dataclasses.replace(sizes["spec"], channels_last_group_norm=args.group_norm == "channels-last")
     settings = Settings(device=device, graph_mode=args.graph_mode, **sizes)
     columns = [COLUMN_NAMES[c] for c in args.columns] if args.columns else [*DIFFUSERS_COLUMNS, OURS]
     if args.skip_diffusers:

@@ -5,7 +5,8 @@ Usage: python bench/profile_train.py [--variants default,no-dropout,...] [--top 
 Prints, per variant, img/s, the GPU time per step by kind of kernel and the top CUDA kernels of a
 few profiled steps. The ``deterministic`` variant runs the default one inside
 ``ddpm.runtime.deterministic_kernels`` (the trainer's default), to see what determinism costs;
-``nhwc-groupnorm`` tries GroupNorm on the channels-last memory (:class:`ChannelsLastGroupNorm`).
+``nhwc-groupnorm`` tries GroupNorm on the channels-last memory
+(:class:`ddpm.models.layers.ChannelsLastGroupNorm`).
 """
 
 from __future__ import annotations
@@ -19,30 +20,12 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from ddpm.diffusion import GaussianDiffusion
-from ddpm.models.layers import is_channels_last
+from ddpm.models.layers import use_channels_last_group_norm
 from ddpm.models.unet import UNet
 from ddpm.runtime import deterministic_kernels
 from ddpm.schedules import NoiseSchedule
 
 BATCH = 128
-
-
-class ChannelsLastGroupNorm(torch.nn.GroupNorm):
-    """GroupNorm computed on the NHWC memory of a channels-last input, returning a channels-last result.
-
-    A candidate lever: ``F.group_norm`` on CUDA returns NCHW-contiguous tensors whatever its input's
-    layout, so most convolutions of a channels-last U-Net receive NCHW inputs and ATen copies them
-    (and their gradients) to NHWC. Statistics in float32, like autocast's group_norm.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not is_channels_last(x):
-            return super().forward(x)
-        b, c, h, w = x.shape
-        groups = x.float().permute(0, 2, 3, 1).reshape(b, h * w, self.num_groups, c // self.num_groups)
-        var, mean = torch.var_mean(groups, dim=(1, 3), keepdim=True, correction=0)
-        y = ((groups - mean) * torch.rsqrt(var + self.eps)).reshape(b, h, w, c) * self.weight + self.bias
-        return y.permute(0, 3, 1, 2)
 
 
 def build(dropout=0.1, attention=(16,), channels_last_group_norm=False):
@@ -51,11 +34,7 @@ def build(dropout=0.1, attention=(16,), channels_last_group_norm=False):
 
     def make():
         model = UNet(3, (32, 32), 128, (1, 2, 2, 2), 2, attention, dropout=dropout)
-        if channels_last_group_norm:
-            for module in model.modules():
-                if type(module) is torch.nn.GroupNorm:
-                    module.__class__ = ChannelsLastGroupNorm
-        return model
+        return use_channels_last_group_norm(model) if channels_last_group_norm else model
 
     return make
 

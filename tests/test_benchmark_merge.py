@@ -1,10 +1,12 @@
 """bench/benchmark_unet.py measured in parts (one process each) prints one table from their JSON."""
 
+import dataclasses
 import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "benchmark_unet.py"
 
@@ -44,3 +46,21 @@ def test_parts_merge_cell_by_cell_and_the_ratio_is_against_the_best_peer(bench, 
 def test_parts_from_different_machines_are_refused(bench):
     with pytest.raises(SystemExit, match="different devices"):
         bench.merge_reports([part({}), {**part({}), "device": "GPU Y"}])
+
+
+def test_parts_with_different_group_norms_of_ours_are_refused_and_the_variant_is_printed(bench, capsys):
+    candidate = part({"train, batch 128": {"ours": 5000.0}}, ours_group_norm="channels-last")
+    with pytest.raises(SystemExit, match="GroupNorms of ours"):
+        bench.merge_reports([part({}), candidate])
+    bench.print_table(bench.merge_reports([candidate]))
+    assert "(ours with ChannelsLastGroupNorm)" in capsys.readouterr().out
+
+
+def test_the_group_norm_option_swaps_only_our_networks_norms(bench):
+    from ddpm.models.layers import ChannelsLastGroupNorm
+
+    def kinds(spec):
+        return {type(m) for m in spec.ours().modules() if isinstance(m, torch.nn.GroupNorm)}
+
+    assert kinds(bench.TINY_UNET) == {torch.nn.GroupNorm}
+    assert kinds(dataclasses.replace(bench.TINY_UNET, channels_last_group_norm=True)) == {ChannelsLastGroupNorm}

@@ -8,7 +8,7 @@ from ddpm.config import DataSpec, ModelConfig
 from ddpm.errors import ConfigError
 from ddpm.factory import build_model, build_tokenizer
 from ddpm.models.conditioning import CharTokenizer
-from ddpm.models.layers import timestep_embedding, upsample_nearest_2x
+from ddpm.models.layers import ChannelsLastGroupNorm, timestep_embedding, upsample_nearest_2x, use_channels_last_group_norm
 from ddpm.models.toy_unet import ToyUNet
 from ddpm.models.unet import UNet
 
@@ -104,3 +104,34 @@ def test_upsampling_matches_nearest_interpolation_and_keeps_the_memory_format(me
     assert up.is_contiguous(memory_format=memory_format)
     grad_out = torch.randint(-8, 8, up.shape, generator=torch.Generator().manual_seed(0)).float()
     assert torch.equal(torch.autograd.grad(up, x, grad_out)[0], torch.autograd.grad(reference, x, grad_out)[0])
+
+
+def test_channels_last_group_norm_matches_group_norm_and_keeps_the_layout():
+    torch.manual_seed(0)
+    reference = torch.nn.GroupNorm(4, 16, eps=1e-6)
+    torch.nn.init.normal_(reference.weight), torch.nn.init.normal_(reference.bias)
+    candidate = ChannelsLastGroupNorm(4, 16, eps=1e-6)
+    candidate.load_state_dict(reference.state_dict())
+    x = (torch.randn(3, 16, 5, 6) * 3 + 1).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    out, expected = candidate(x), reference(x)
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+    assert out.is_contiguous(memory_format=torch.channels_last) and not out.is_contiguous()
+    grad = torch.randn_like(out)
+    got = torch.autograd.grad(out, [x, candidate.weight, candidate.bias], grad)
+    want = torch.autograd.grad(expected, [x, reference.weight, reference.bias], grad)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+
+def test_channels_last_group_norm_in_a_unet_keeps_its_outputs_and_weights():
+    torch.manual_seed(0)
+    model = UNet(1, (16, 16), 32, (1, 2), 1, (8,), dropout=0.0).eval().to(memory_format=torch.channels_last)
+    x = torch.randn(2, 1, 16, 16).contiguous(memory_format=torch.channels_last)
+    t = torch.tensor([3, 700])
+    with torch.no_grad():
+        before, state = model(x, t), {k: v.clone() for k, v in model.state_dict().items()}
+        swapped = use_channels_last_group_norm(model)
+        after = swapped(x, t)
+    assert swapped is model and any(type(m) is ChannelsLastGroupNorm for m in model.modules())
+    assert not any(type(m) is torch.nn.GroupNorm for m in model.modules())
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+    torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-5)

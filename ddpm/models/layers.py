@@ -30,6 +30,38 @@ def group_norm(channels: int) -> nn.GroupNorm:
     return nn.GroupNorm(math.gcd(32, channels), channels, eps=1e-6)
 
 
+class ChannelsLastGroupNorm(nn.GroupNorm):
+    """GroupNorm computed on the NHWC memory of a channels-last input, returning a channels-last result.
+
+    ``F.group_norm`` on CUDA returns NCHW-contiguous tensors whatever its input's layout, so most
+    convolutions of a channels-last U-Net receive NCHW inputs, and cuDNN's NHWC kernels make ATen
+    copy them (and their gradients) first: 15% of a CIFAR-10 U-Net's training step on an H100
+    (docs/benchmarks.md). Statistics in float32, as autocast's group_norm computes them; the same
+    values as :class:`torch.nn.GroupNorm` up to rounding. Inputs in another layout take the
+    standard kernel. Not yet the U-Net's default: swapping it in changes a trained model's last bits.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not is_channels_last(x):
+            return super().forward(x)
+        b, c, h, w = x.shape
+        groups = x.float().permute(0, 2, 3, 1).reshape(b, h * w, self.num_groups, c // self.num_groups)
+        var, mean = torch.var_mean(groups, dim=(1, 3), keepdim=True, correction=0)
+        y = ((groups - mean) * torch.rsqrt(var + self.eps)).reshape(b, h, w, c)
+        if self.affine:
+            y = y * self.weight + self.bias
+        return y.permute(0, 3, 1, 2)
+
+
+def use_channels_last_group_norm(model: nn.Module) -> nn.Module:
+    """Make every :class:`torch.nn.GroupNorm` of ``model`` a :class:`ChannelsLastGroupNorm` (in place;
+    same parameters and state dict)."""
+    for module in model.modules():
+        if type(module) is nn.GroupNorm:
+            module.__class__ = ChannelsLastGroupNorm
+    return model
+
+
 def zero_init(module: nn.Module) -> nn.Module:
     """Zero the weights and bias, so a residual branch starts as the identity (Ho et al.: init_scale=0)."""
     for p in module.parameters():
