@@ -4,13 +4,14 @@
 For each sampler setting (``--runs``, a JSON list) it writes ``<out-dir>/<label>.npz`` (uint8
 images, seeds, requested labels), ``<label>.png`` (a grid) and ``<label>.json`` (the settings, N,
 and the sampler's speed measured after warm-up, with start-up and compilation reported apart).
-The denoising trajectory for the GIF is another job's (``plot_trajectory.py``), so that it runs
-beside this one.
+With ``--trajectory-npz``/``--trajectory-gif`` it also records the denoising trajectory of a few
+images with the first setting. Files are written by a second thread while the GPU draws on.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,10 +23,14 @@ PROCESS_START = time.perf_counter()
 
 from ddpm.cli import add_sampling_arguments, load_for_sampling, run  # noqa: E402
 from ddpm.config import SamplerConfig, from_dict, to_dict  # noqa: E402
-from ddpm.generation import prepare_model, requested_labels, sample_set  # noqa: E402
+from ddpm.generation import prepare_model, requested_labels, sample_set, sample_trajectory  # noqa: E402
+from ddpm.images import from_model_range  # noqa: E402
 from ddpm.io import save_npz, write_json  # noqa: E402
-from ddpm.report.grids import sample_grid_title, write_sample_grid  # noqa: E402
+from ddpm.report.animation import write_trajectory_gif  # noqa: E402
+from ddpm.report.grids import label_titles, sample_grid_title, write_sample_grid  # noqa: E402
+from ddpm.samplers import Trajectory  # noqa: E402
 from ddpm.sanity import check_finite_samples  # noqa: E402
+from ddpm.toy_diffusion import ToyDiffusion  # noqa: E402
 from ddpm.training.provenance import device_description  # noqa: E402
 
 
@@ -34,6 +39,9 @@ def main() -> None:
     add_sampling_arguments(parser)
     parser.add_argument("--runs", required=True, help="the sampler settings as a JSON list (sampler, steps, eta, name, ...)")
     parser.add_argument("--out-dir", required=True, type=Path, help="folder of the <label>.{npz,png,json} files")
+    parser.add_argument("--trajectory-npz", type=Path, help="also record a denoising trajectory (first setting) here")
+    parser.add_argument("--trajectory-gif", type=Path, help="... and its GIF here")
+    parser.add_argument("--frames", type=int, default=40, help="trajectory snapshots along the chain (about)")
     parser.add_argument("--description", default="", help="the experiment's description, for the grids' titles")
     args = parser.parse_args()
 
@@ -70,6 +78,12 @@ def main() -> None:
             pending.append(writer.submit(write_set, out, samples, loaded.data.class_names, title, info))
             for done in [future for future in pending if future.done()]:
                 done.result()  # a failed write stops the job now, not after the last set
+        if args.trajectory_npz and args.trajectory_gif:
+            trajectory_labels = requested_labels(loaded, dataclasses.replace(config, num_images=config.trajectory_images), job.test_labels)
+            images, trajectory = sample_trajectory(loaded, runs[0], config, device, trajectory_labels, frames=args.frames)
+            pending.append(writer.submit(
+                write_trajectory, args.trajectory_npz, args.trajectory_gif, loaded, runs[0], config, images, trajectory, trajectory_labels,
+            ))
         for future in pending:
             future.result()
 
@@ -83,6 +97,28 @@ def write_set(out: Path, samples, class_names, title: str, info: dict) -> None:
     # One row per class (up to 40: the Persian letters have 36) or string; 10x10 otherwise.
     write_sample_grid(out.with_suffix(".png"), samples.images, samples.labels, class_names, title, max_rows=40)
     write_json(out.with_suffix(".json"), info)
+
+
+def write_trajectory(npz: Path, gif: Path, loaded, sampler: SamplerConfig, config, images, trajectory: Trajectory, labels) -> None:
+    """The trajectory's frames (uint8 x_t and predicted x0, timesteps, seeds, labels) and its GIF."""
+    x_t = np.stack([from_model_range(frame).numpy() for frame in trajectory.x_t])
+    x0 = np.stack([from_model_range(frame).numpy() for frame in trajectory.x0])
+    arrays = {
+        "x_t": x_t,
+        "x0": x0,
+        "timesteps": np.array(trajectory.timesteps, dtype=np.int64),
+        "seeds": np.arange(config.seed_start, config.seed_start + len(images), dtype=np.int64),
+        "images": images,
+    }
+    if labels is not None:
+        arrays["labels"] = labels
+    save_npz(npz, **arrays)
+    toy = isinstance(loaded.diffusion, ToyDiffusion)
+    prefix = f"{loaded.meta.get('experiment') or 'samples'}, {sampler.label}: "
+    frame_labels = [prefix + (f"{t} steps to go" if toy else f"t = {t}") for t in trajectory.timesteps]
+    image_labels = None if labels is None else label_titles(labels, loaded.data.class_names, ())
+    write_trajectory_gif(gif, x_t, x0, frame_labels, image_labels=image_labels)
+
 
 if __name__ == "__main__":
     run(main)

@@ -253,11 +253,12 @@ def test_plot_steps_script(monkeypatch, tmp_path, checkpoints):
     assert _png_size(tmp_path / "steps.png")[1] > 150 and (tmp_path / "toy.png").exists()
 
 
-def test_sample_script_draws_every_run_in_one_process(monkeypatch, tmp_path, checkpoints):
+def test_sample_script_draws_every_run_and_the_trajectory_in_one_process(monkeypatch, tmp_path, checkpoints):
     out = tmp_path / "samples"
     runs = '[{"sampler": "ddim", "steps": 4}, {"sampler": "ddim", "steps": 2, "name": "short"}]'
     _script(monkeypatch, "sample.py", "--checkpoint", checkpoints["text"], "--runs", runs,
-            "--sampling", '{"num_images": 6, "batch_size": 2, "texts": ["ab", "ba"]}', "--out-dir", out)
+            "--sampling", '{"num_images": 6, "batch_size": 2, "trajectory_images": 3, "texts": ["ab", "ba"]}',
+            "--out-dir", out, "--frames", 4, "--trajectory-npz", out / "t.npz", "--trajectory-gif", out / "t.gif")
     for label, steps in (("ddim4", 4), ("short", 2)):
         info = json.loads((out / f"{label}.json").read_text())
         assert info["run"] == label and info["num_images"] == 6
@@ -266,14 +267,7 @@ def test_sample_script_draws_every_run_in_one_process(monkeypatch, tmp_path, che
         assert info["timed_batches"] == 2 and info["images_per_second"] > 0 and info["startup_seconds"] > 0
         with np.load(out / f"{label}.npz", allow_pickle=False) as z:
             assert z["images"].shape == (6, 8, 8, 1) and z["seeds"].tolist() == list(range(6))
-        assert _png_size(out / f"{label}.png")[0] > 100 and (out / f"{label}.pdf").exists()
-    assert sorted(p.name for p in out.iterdir()) == sorted(f"{label}.{ext}" for label in ("ddim4", "short") for ext in ("json", "npz", "pdf", "png"))
-
-
-def test_plot_trajectory_script(monkeypatch, tmp_path, checkpoints):
-    out = tmp_path / "trajectory"
-    _script(monkeypatch, "plot_trajectory.py", "--checkpoint", checkpoints["text"], "--sampler", '{"sampler": "ddim", "steps": 8}',
-            "--sampling", '{"trajectory_images": 3, "texts": ["ab", "ba"]}', "--frames", 4, "--npz", out / "t.npz", "--gif", out / "t.gif")
+        assert _png_size(out / f"{label}.png")[0] > 100
     with np.load(out / "t.npz", allow_pickle=False) as z:
         frames = len(z["timesteps"])
         assert z["x_t"].shape == z["x0"].shape == (frames, 3, 8, 8, 1) and z["x_t"].dtype == np.uint8
@@ -310,8 +304,7 @@ def test_plot_loss_curves_and_fid_scripts(monkeypatch, tmp_path):
     [
         ("plot_denoiser.py", ["--checkpoint", "{missing}", "--data", "{split}", "--out", "{out}"]),
         ("plot_steps.py", ["--checkpoint", "{missing}", "--steps", "5", "--out", "{out}"]),
-        ("sample.py", ["--checkpoint", "{missing}", "--runs", "[{{}}]", "--out-dir", "{out}.d"]),
-        ("plot_trajectory.py", ["--checkpoint", "{missing}", "--sampler", "{{}}", "--npz", "{out}.npz", "--gif", "{out}"]),
+        ("sample.py", ["--checkpoint", "{missing}", "--runs", "[{{}}]", "--out-dir", "{out}.d", "--trajectory-npz", "{out}.npz", "--trajectory-gif", "{out}"]),
         ("plot_forward_process.py", ["--data", "{missing}", "--diffusion", "{{}}", "--out", "{out}"]),
         ("plot_loss_curves.py", ["--log", "{missing}", "--out", "{out}"]),
         ("plot_fid_vs_steps.py", ["--metrics", "{missing}", "--info", "{missing}", "--out", "{out}"]),

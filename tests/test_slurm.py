@@ -87,7 +87,7 @@ def test_every_job_but_the_downloads_ran_as_a_slurm_job(slurm_run):
 def test_slurm_got_the_profile_requests(slurm_run):
     profile = yaml.safe_load((REPO / "workflow/profiles/slurm/config.yaml").read_text())
     defaults, per_rule = profile["default-resources"], profile["set-resources"]
-    gpu_rules = {"train", "train_classifier", "sample", "fid_reference", "evaluate_samples", "test_loss", "plot_denoiser", "plot_steps", "plot_trajectory"}
+    gpu_rules = {"train", "train_classifier", "sample", "fid_reference", "evaluate_samples", "test_loss", "plot_denoiser", "plot_steps"}
     by_rule = {}
     for rule, job_id, _ in _submissions(slurm_run["log"]):
         # Rules made per experiment take the settings of their family (sample_<exp> -> sample).

@@ -278,11 +278,6 @@ def sampler_json(exp, run):
     return json.dumps(runs[run], sort_keys=True)
 
 
-def trajectory_sampler_json(exp):
-    """The setting whose denoising trajectory the GIF shows: the experiment's first sampling run."""
-    return json.dumps(EXPERIMENTS[exp]["sampling"]["runs"][0], sort_keys=True)
-
-
 def needs_test_texts(exp):
     return EXPERIMENTS[exp]["sampling"].get("random_texts", 0) > 0
 

@@ -153,40 +153,6 @@ rule plot_steps:
         " --out {output.png:q} {params.device} > {log:q} 2>&1"
 
 
-rule plot_trajectory:
-    # Its own job, beside the sampling job: a trajectory of the paper's 1,000-step sampler takes
-    # a thousand small-batch steps, which would otherwise lengthen the experiment's critical path.
-    input:
-        checkpoint=MODEL,
-        test=lambda w: split_of(w.exp, "test") if needs_test_texts(w.exp) else [],
-    output:
-        frames=fill(TRAJECTORY, ext="npz"),
-        gif=report(
-            fill(TRAJECTORY, ext="gif"),
-            caption="../report/trajectory.rst",
-            category="{exp}",
-            subcategory="Denoising",
-            labels={"experiment": "{exp}", "figure": "trajectory"},
-        ),
-    log:
-        "logs/plot_trajectory/{exp}.log",
-    benchmark:
-        "benchmarks/plot_trajectory/{exp}.tsv"
-    conda:
-        CONDA_ENV
-    resources:
-        gpu=1,
-    params:
-        sampler=lambda w: trajectory_sampler_json(w.exp),
-        sampling=lambda w: sampling_json(w.exp),
-        test=lambda w: test_split_flag(w.exp),
-        device=DEVICE_FLAG,
-    shell:
-        "python scripts/plot_trajectory.py --checkpoint {input.checkpoint:q} --sampler {params.sampler:q}"
-        " --sampling {params.sampling:q} {params.test} --npz {output.frames:q} --gif {output.gif:q}"
-        " {params.device} > {log:q} 2>&1"
-
-
 rule plot_loss_curves:
     input:
         TRAIN_LOG,

@@ -1,5 +1,5 @@
 # Sampling: one job per experiment draws every sampler setting it lists (N images from its seed
-# range each) in one process with one compilation.
+# range each) and a short denoising trajectory for the GIF, in one process with one compilation.
 # The rules are made per experiment because each lists its own settings (and so its own outputs).
 
 
@@ -29,6 +29,14 @@ for _exp in EXPERIMENTS:
                 fill(SAMPLES, exp=_exp, run=run, ext="pdf") for run in runs_of(_exp)
             ],
             info=[fill(SAMPLES, exp=_exp, run=run, ext="json") for run in runs_of(_exp)],
+            frames=fill(TRAJECTORY, exp=_exp, ext="npz"),
+            gif=report(
+                fill(TRAJECTORY, exp=_exp, ext="gif"),
+                caption="../report/trajectory.rst",
+                category=_exp,
+                subcategory="Denoising",
+                labels={"experiment": _exp, "figure": "trajectory"},
+            ),
         log:
             f"logs/sample/{_exp}.log",
         benchmark:
@@ -49,5 +57,5 @@ for _exp in EXPERIMENTS:
         shell:
             "python scripts/sample.py --checkpoint {input.checkpoint:q} --runs {params.runs:q}"
             " --sampling {params.sampling:q} {params.test} --out-dir {params.out_dir:q}"
-            " --description {params.description:q}"
+            " --trajectory-npz {output.frames:q} --trajectory-gif {output.gif:q} --description {params.description:q}"
             " {params.device} > {log:q} 2>&1"
