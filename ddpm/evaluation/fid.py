@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torchmetrics.image.fid import FrechetInceptionDistance
-from torchmetrics.image.kid import KernelInceptionDistance
 
 from ddpm.errors import ConfigError, DataError, FeaturesUnavailableError, ReferenceMismatchError
 from ddpm.evaluation.features import FeatureExtractor
@@ -85,6 +83,10 @@ def compute_reference(
     check_images(images, source="reference images")
     if len(images) < 2:
         raise DataError(f"reference statistics need at least 2 images, got {len(images)}")
+    # Imported where used: torchmetrics loads all its domains (seconds), which a job that only
+    # records an unavailable feature set does not need.
+    from torchmetrics.image.fid import FrechetInceptionDistance  # noqa: PLC0415
+
     metric = FrechetInceptionDistance(feature=extractor).to(device)
     for batch in image_batches(images, config.batch_size, device):
         metric.update(batch, real=True)
@@ -137,6 +139,8 @@ def score_against_reference(
     if len(images) < 2:
         raise DataError(f"FID needs at least 2 images, got {len(images)}")
     _check_compatible(reference, extractor, images.shape[1:])
+    from torchmetrics.image.fid import FrechetInceptionDistance  # noqa: PLC0415 (see compute_reference)
+    from torchmetrics.image.kid import KernelInceptionDistance  # noqa: PLC0415
 
     fid = FrechetInceptionDistance(feature=extractor).to(device)
     mean = torch.from_numpy(reference.mean).to(device)
