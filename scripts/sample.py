@@ -77,7 +77,7 @@ def main() -> None:
             out = args.out_dir / sampler.label
             pending.append(writer.submit(write_set, out, samples, loaded.data.class_names, title, info))
             for done in [future for future in pending if future.done()]:
-                done.result()  # a failed write stops the job now, not after the last set
+                done.result()  # a failed write stops the job at the next set, not after the last
         if args.trajectory_npz and args.trajectory_gif:
             trajectory_labels = requested_labels(loaded, dataclasses.replace(config, num_images=config.trajectory_images), job.test_labels)
             images, trajectory = sample_trajectory(loaded, runs[0], config, device, trajectory_labels, frames=args.frames)
