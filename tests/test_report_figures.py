@@ -278,6 +278,23 @@ def test_sample_script_draws_every_run_and_the_trajectory_in_one_process(monkeyp
     assert (out / "t.gif").stat().st_size < 100_000
 
 
+def test_a_failed_write_on_the_writer_thread_stops_the_sample_script(monkeypatch, tmp_path, checkpoints):
+    import ddpm.report.grids
+
+    calls = []
+
+    def full_disk(path, *args, **kwargs):
+        calls.append(path)
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(ddpm.report.grids, "write_sample_grid", full_disk)
+    runs = '[{"sampler": "ddim", "steps": 2}, {"sampler": "ddim", "steps": 3}, {"sampler": "ddim", "steps": 4}]'
+    with pytest.raises(OSError, match="No space left"):
+        _script(monkeypatch, "sample.py", "--checkpoint", checkpoints["class"], "--runs", runs,
+                "--sampling", '{"num_images": 2, "batch_size": 2}', "--out-dir", tmp_path / "samples")
+    assert calls and not list((tmp_path / "samples").glob("*.json")), "no set is reported as written"
+
+
 def test_plot_loss_curves_and_fid_scripts(monkeypatch, tmp_path):
     log = tmp_path / "train_log.csv"
     log.write_text("step,train_loss,val_loss,lr,images_per_s,elapsed_s\n10,0.5,,1e-4,100,1\n20,0.25,0.3,1e-4,100,2\n")
