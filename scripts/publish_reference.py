@@ -150,7 +150,7 @@ def publish(root: Path, out: Path, mirror: str | None, keep: tuple[str, ...]) ->
         for relative in files:
             copy_published(root / relative, staging / target_of(relative), substitutions)
         for pattern in keep:
-            for kept in sorted(out.glob(pattern)) if out.is_dir() else []:
+            for kept in sorted(out.glob(pattern)):  # none where out does not exist yet
                 if kept.is_dir():
                     shutil.copytree(kept, staging / kept.name, dirs_exist_ok=True)
                 else:

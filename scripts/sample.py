@@ -55,9 +55,10 @@ def main() -> None:
     startup = time.perf_counter() - PROCESS_START
     guidance = config.guidance_scale if labels is not None else None
 
-    # The files of one set are written by a second thread while the GPU draws the next set.
+    # The files of one set are written by a second thread while the GPU draws the next set; a failed
+    # write stops the job when the next set is drawn, before its files are handed over.
     with ThreadPoolExecutor(max_workers=1) as writer:
-        pending = []
+        writing = None
         for sampler in runs:
             samples = sample_set(loaded, sampler, config, device, labels, compiled=compiled)
             # A diverged model draws saturated images: stop before any file or metric is written.
@@ -75,17 +76,17 @@ def main() -> None:
             }
             title = sample_grid_title(sampler, guidance, args.description)
             out = args.out_dir / sampler.label
-            pending.append(writer.submit(write_set, out, samples, loaded.data.class_names, title, info))
-            for done in [future for future in pending if future.done()]:
-                done.result()  # a failed write stops the job at the next set, not after the last
+            if writing is not None:
+                writing.result()
+            writing = writer.submit(write_set, out, samples, loaded.data.class_names, title, info)
         if args.trajectory_npz and args.trajectory_gif:
             trajectory_labels = requested_labels(loaded, dataclasses.replace(config, num_images=config.trajectory_images), job.test_labels)
             images, trajectory = sample_trajectory(loaded, runs[0], config, device, trajectory_labels, frames=args.frames)
-            pending.append(writer.submit(
+            writing.result()
+            writing = writer.submit(
                 write_trajectory, args.trajectory_npz, args.trajectory_gif, loaded, runs[0], config, images, trajectory, trajectory_labels,
-            ))
-        for future in pending:
-            future.result()
+            )
+        writing.result()
 
 
 def write_set(out: Path, samples, class_names, title: str, info: dict) -> None:

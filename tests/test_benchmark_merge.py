@@ -1,23 +1,17 @@
 """bench/benchmark_unet.py measured in parts (one process each) prints one table from their JSON."""
 
 import dataclasses
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "benchmark_unet.py"
+from bench_scripts import load_bench_script
+from ddpm.models.layers import ChannelsLastGroupNorm
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("benchmark_unet", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script("benchmark_unet")
 
 
 def part(rows, **extra):
@@ -57,8 +51,6 @@ def test_parts_with_different_group_norms_of_ours_are_refused_and_the_variant_is
 
 
 def test_the_group_norm_option_swaps_only_our_networks_norms(bench):
-    from ddpm.models.layers import ChannelsLastGroupNorm
-
     def kinds(spec):
         return {type(m) for m in spec.ours().modules() if isinstance(m, torch.nn.GroupNorm)}
 

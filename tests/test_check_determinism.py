@@ -1,11 +1,12 @@
 """bench/check_determinism.py: runs of one mode agree when their weights' digests do."""
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from bench_scripts import load_bench_script
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "bench" / "check_determinism.py"
@@ -13,10 +14,7 @@ SCRIPT = REPO / "bench" / "check_determinism.py"
 
 @pytest.fixture(scope="module")
 def check():
-    spec = importlib.util.spec_from_file_location("check_determinism", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script("check_determinism")
 
 
 def result(mode, sha256):

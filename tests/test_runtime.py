@@ -9,11 +9,10 @@ import torch
 from torch._inductor import config as inductor_config
 
 from ddpm.config import SamplerConfig, SamplingConfig
-from ddpm.factory import build_diffusion, build_model
 from ddpm.runtime import deterministic_kernels
-from ddpm.training import LoadedModel, train
+from ddpm.training import train
 
-from trainfiles import DIFFUSION, MODEL, SPEC, tiny_data, tiny_files, tiny_training
+from trainfiles import DIFFUSION, MODEL, SPEC, tiny_data, tiny_files, tiny_loaded_model, tiny_training
 
 
 def kernel_settings() -> dict[str, bool]:
@@ -93,7 +92,7 @@ def test_sampling_runs_in_deterministic_kernels_when_its_config_asks(monkeypatch
         return real_generate(*args, **kwargs)
 
     monkeypatch.setattr(generation, "generate", generate)
-    loaded = LoadedModel(build_model(MODEL, SPEC), build_diffusion(DIFFUSION), MODEL, SPEC, DIFFUSION, {})
+    loaded = tiny_loaded_model()
     config = SamplingConfig(num_images=4, batch_size=2, deterministic=deterministic, compile="off")
     labels = np.array([0, 1, 2, 0])
     generation.sample_set(loaded, SamplerConfig("ddim", 2), config, torch.device("cpu"), labels, progress=False)

@@ -1,13 +1,19 @@
 """The sampling loop through a captured predictor gives the same images as without it."""
 
+import numpy as np
 import pytest
 import torch
 
-from ddpm.config import SamplerConfig
+from ddpm import figure_data, generation
+from ddpm.config import SamplerConfig, SamplingConfig
 from ddpm.diffusion import GaussianDiffusion
+from ddpm.models.unet import UNet
+from ddpm.runtime import deterministic_kernels
 from ddpm.samplers import generate, use_sampling_graphs
 from ddpm.samplers.graphs import MAX_GRAPH_BATCH, CapturedPredictor
 from ddpm.schedules import NoiseSchedule
+
+from trainfiles import tiny_loaded_model
 
 
 class _ClassModel(torch.nn.Module):
@@ -75,15 +81,6 @@ def test_graphs_follow_the_compile_setting_on_cuda_at_small_batches():
 def test_sampling_jobs_replay_graphs_where_use_sampling_graphs_says(monkeypatch):
     """sample_set, the trajectory and the steps figure (whose network is not compiled) pass the
     decision on to the sampling loop, per batch size."""
-    import numpy as np
-
-    from ddpm import figure_data, generation
-    from ddpm.config import SamplingConfig
-    from ddpm.factory import build_diffusion, build_model
-    from ddpm.training import LoadedModel
-
-    from trainfiles import DIFFUSION, MODEL, SPEC
-
     passed, asked = [], []
     real_generate = generation.generate
 
@@ -98,7 +95,7 @@ def test_sampling_jobs_replay_graphs_where_use_sampling_graphs_says(monkeypatch)
     monkeypatch.setattr(generation, "generate", generate)
     monkeypatch.setattr(generation, "use_sampling_graphs", graphs_pay)
     monkeypatch.setattr(figure_data, "use_sampling_graphs", graphs_pay)
-    loaded = LoadedModel(build_model(MODEL, SPEC), build_diffusion(DIFFUSION), MODEL, SPEC, DIFFUSION, {})
+    loaded = tiny_loaded_model()
     sampler, cpu, labels = SamplerConfig("ddim", 2), torch.device("cpu"), np.array([0, 1, 2, 0])
 
     generation.sample_set(loaded, sampler, SamplingConfig(num_images=4, batch_size=2), cpu, labels, progress=False)
@@ -117,9 +114,6 @@ def test_sampling_jobs_replay_graphs_where_use_sampling_graphs_says(monkeypatch)
 @pytest.mark.parametrize("conditioning", ["class", "text"])
 def test_cuda_graphs_of_an_uncompiled_unet_under_autocast_give_the_same_images(conditioning):
     """The trajectory's and the steps figure's path: eager U-Net, bf16 autocast, deterministic kernels."""
-    from ddpm.models.unet import UNet
-    from ddpm.runtime import deterministic_kernels
-
     if conditioning == "class":
         model = UNet(1, (28, 28), 32, (1, 2), 1, (14,), num_classes=10)
         cond = torch.arange(6, device="cuda") % 10

@@ -12,7 +12,8 @@ import torch
 
 from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, TrainingConfig
 from ddpm.data.prepared_files import PreparedDataset, write_prepared
-from ddpm.training import TrainingData, TrainingFiles
+from ddpm.factory import build_diffusion, build_model
+from ddpm.training import LoadedModel, TrainingData, TrainingFiles
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -20,6 +21,11 @@ REPO = Path(__file__).resolve().parents[1]
 MODEL = ModelConfig(base_channels=8, channel_mult=(1, 2), num_res_blocks=1, conditioning="class", dropout=0.1)
 SPEC = DataSpec(1, (8, 8), num_classes=3, class_names=("a", "b", "c"))
 DIFFUSION = DiffusionConfig(timesteps=50)
+
+
+def tiny_loaded_model() -> LoadedModel:
+    """An untrained MODEL as a sampling program loads one (no checkpoint metadata)."""
+    return LoadedModel(build_model(MODEL, SPEC), build_diffusion(DIFFUSION), MODEL, SPEC, DIFFUSION, {})
 
 
 def tiny_data(n=64, seed=0) -> TrainingData:

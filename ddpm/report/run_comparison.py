@@ -85,7 +85,7 @@ def first_training_difference(first_log: Path, second_log: Path) -> int | None:
     a, b = (pd.read_csv(path, usecols=list(TRAINING_LOG_VALUES), dtype=str, keep_default_na=False) for path in (first_log, second_log))
     for row_a, row_b in zip(a.itertuples(index=False), b.itertuples(index=False)):
         if tuple(row_a) != tuple(row_b):
-            return int(min(int(row_a.step), int(row_b.step)))
+            return min(int(row_a.step), int(row_b.step))
     if len(a) != len(b):
         return int((a if len(a) > len(b) else b)["step"].iloc[min(len(a), len(b))])
     return None
