@@ -23,6 +23,7 @@ import argparse
 import os
 import re
 import shutil
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -100,9 +101,12 @@ SNAKEMAKE_COMMAND = (re.compile(r"^(\s*Command: )\S*/snakemake/__main__\.py(?= |
 
 def placeholders(root: Path, mirror: str | None) -> list[tuple[re.Pattern, str]]:
     """Substitutions for the machine's paths: Snakemake's own in its log's command line, then the
-    checkout, mirror and home folder, the longest path first (a mirror inside the home folder)."""
+    checkout, mirror, Python's packages (warnings in the logs name their file) and home folder, the
+    longest path first (a mirror inside the home folder)."""
     root_abs = str(root.resolve())
     paths = [(root_abs + os.sep, ""), (root_abs, ".")]
+    paths += [(sysconfig.get_path(scheme), "<site-packages>") for scheme in ("purelib", "platlib")]
+    paths.append((sysconfig.get_path("stdlib"), "<stdlib>"))
     if mirror:
         paths += [(str(Path(mirror).resolve()), "<mirror>"), (mirror.rstrip("/"), "<mirror>")]
     paths.append((str(Path.home()), "~"))

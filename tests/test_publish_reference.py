@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 SCRIPT = Path(__file__).parents[1] / "scripts" / "publish_reference.py"
@@ -55,7 +56,9 @@ def finished_run(root: Path, mirror: Path, home: Path) -> None:
     manifest = {"files": {"a.gz": {"location": f"{mirror}/d/a.gz"}, "b.gz": {"location": "results/raw/d/b.gz"}}}
     write(results / "raw" / "d" / "MANIFEST.json", json.dumps(manifest))
     write(results / "raw" / "d" / "a.gz", b"raw data")
-    write(root / "logs" / "train" / "e.log", f"reading {mirror}/d/a.gz\ncache in {home}/.cache\nmetadata stays\n")
+    site_packages, stdlib = sysconfig.get_path("purelib"), sysconfig.get_path("stdlib")
+    write(root / "logs" / "train" / "e.log", f"reading {mirror}/d/a.gz\ncache in {home}/.cache\nmetadata stays\n"
+          f"{site_packages}/torch/graph.py:869: UserWarning\n{stdlib}/warnings.py:1: UserWarning\n")
     write(root / "benchmarks" / "train" / "e.tsv", "s\th:m:s\n1.0\t0:00:01\n")
     write(root / ".snakemake" / "log" / "2026-12-01T090000.000001.snakemake.log", "an earlier run")
     write(root / ".snakemake" / "log" / "2026-12-02T090000.000001.snakemake.log", f"  Command: {home}/sm/snakemake/__main__.py --cores all\nWorking directory: {root.resolve()}\n")
@@ -93,7 +96,10 @@ def test_publishes_the_small_outputs_with_placeholders(tmp_path):
     assert json.loads((out / "raw/d/MANIFEST.json").read_text())["files"] == {
         "a.gz": {"location": "<mirror>/d/a.gz"}, "b.gz": {"location": "results/raw/d/b.gz"},
     }
-    assert (out / "logs/train/e.log").read_text() == "reading <mirror>/d/a.gz\ncache in ~/.cache\nmetadata stays\n"
+    assert (out / "logs/train/e.log").read_text() == (
+        "reading <mirror>/d/a.gz\ncache in ~/.cache\nmetadata stays\n"
+        "<site-packages>/torch/graph.py:869: UserWarning\n<stdlib>/warnings.py:1: UserWarning\n"
+    )
     assert (out / "figures/schedules.png").read_bytes() == (root / "results/figures/schedules.png").read_bytes()
     assert not list(out.parent.glob(".reference.*")), "the staging folders are removed"
 
