@@ -47,8 +47,10 @@ def test_the_digest_covers_every_tensor_in_order(check):
 
 @pytest.mark.slow
 def test_two_trainings_on_the_cpu_write_the_same_weights():
+    """The text-conditional network (the widest code path: tokens, text encoder, cross-attention)."""
     out = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--steps", "2", "--modes", "deterministic", "deterministic"],
+        [sys.executable, str(SCRIPT), "--quick", "--steps", "2", "--modes", "deterministic", "deterministic",
+         "--conditioning", "text", "--strict"],
         cwd=REPO,
         capture_output=True,
         text=True,

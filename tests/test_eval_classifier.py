@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from ddpm.errors import ConfigError, DataError
 from ddpm.evaluation.classifier import (
     ClassifierConfig,
+    ColumnPool,
     ImageClassifier,
     TextRecognizer,
     load_classifier,
@@ -17,6 +21,7 @@ from ddpm.evaluation.classifier import (
 )
 from ddpm.evaluation.conditional import class_accuracy, text_accuracy
 from ddpm.evaluation.judge_training import random_shift, train_classifier, train_recognizer
+from ddpm.runtime import deterministic_kernels
 
 TINY = ClassifierConfig(widths=(8, 16), feature_dim=32, steps=60, batch_size=32, warmup_steps=5, eval_every=30)
 GLYPHS = {  # 8x8 patterns, one per character
@@ -176,3 +181,26 @@ def test_random_shift_translates_each_image_within_bounds() -> None:
     assert len(rows) == 64  # every dot survives: it is never shifted out
     assert rows.min() >= 2 and rows.max() <= 6 and cols.min() >= 2 and cols.max() <= 6
     assert len(set(zip(rows.tolist(), cols.tolist()))) > 5
+
+
+@pytest.mark.parametrize("width, columns", [(16, 16), (16, 4), (10, 4), (7, 3), (5, 8)])
+def test_column_pool_is_adaptive_average_pooling(width: int, columns: int) -> None:
+    maps = torch.randn(2, 3, 4, width, dtype=torch.float64, requires_grad=True)
+    ours = ColumnPool(columns)(maps)
+    grad = torch.randn_like(ours)
+    (ours_grad,) = torch.autograd.grad(ours, maps, grad)
+    reference = nn.AdaptiveAvgPool2d((1, columns))(maps).flatten(2)
+    (reference_grad,) = torch.autograd.grad(reference, maps, grad)
+    torch.testing.assert_close(ours, reference, rtol=0, atol=1e-12)
+    torch.testing.assert_close(ours_grad, reference_grad, rtol=0, atol=1e-12)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA's nondeterministic kernels")
+def test_recognizer_backward_uses_only_deterministic_kernels_on_cuda() -> None:
+    """Under the trainer's deterministic settings an op without a deterministic CUDA kernel warns
+    (warn_only): turned into an error here, the warning names the op."""
+    model = TextRecognizer(TINY, image_shape=(32, 128, 1), alphabet="abc", text_length=5, pixel_mean=[0.3], pixel_std=[0.3]).cuda()
+    images = torch.randint(0, 256, (8, 1, 32, 128), dtype=torch.uint8, device="cuda")
+    with deterministic_kernels("cuda"), warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*determinis")
+        model(images).float().square().mean().backward()

@@ -147,6 +147,30 @@ class ImageClassifier(_ConvNet):
         return {**super().spec(), "class_names": self.class_names}
 
 
+class ColumnPool(nn.Module):
+    """(N, C, H, W) -> (N, C, columns): the means of ``nn.AdaptiveAvgPool2d((1, columns))``, with a
+    backward that is deterministic on CUDA (the adaptive pooling's scatters with atomic adds).
+
+    Each output column averages the input columns floor(i W / columns) to ceil((i + 1) W / columns),
+    as adaptive pooling does: a mean over the height, then a product with a fixed averaging matrix.
+    """
+
+    def __init__(self, columns: int) -> None:
+        super().__init__()
+        self.columns = int(columns)
+
+    def forward(self, maps: torch.Tensor) -> torch.Tensor:
+        width = maps.shape[-1]
+        rows = maps.mean(dim=2)  # (N, C, W)
+        if width == self.columns:
+            return rows
+        start = torch.arange(self.columns) * width // self.columns
+        end = -(-(torch.arange(1, self.columns + 1) * width) // self.columns)  # ceil
+        index = torch.arange(width).unsqueeze(1)
+        bins = ((index >= start) & (index < end)).to(rows.dtype) / (end - start).to(rows.dtype)
+        return rows @ bins.to(rows.device)  # (N, C, W) @ (W, columns)
+
+
 class TextRecognizer(_ConvNet):
     """Per-position character logits (N, text_length, len(alphabet)) from uint8 (N, C, H, W) images.
 
@@ -179,7 +203,7 @@ class TextRecognizer(_ConvNet):
         self.text_length = int(text_length)
         width = config.feature_dim
         self.columns = nn.Sequential(
-            nn.AdaptiveAvgPool2d((1, config.text_columns)),
+            ColumnPool(config.text_columns),
             nn.Flatten(2),  # (N, C, columns)
             nn.Conv1d(config.widths[-1], width, kernel_size=5, padding=2, bias=False),
             nn.BatchNorm1d(width),
