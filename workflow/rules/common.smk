@@ -570,10 +570,10 @@ def _before_any_job():
     args = _command_line()
     if args is None or args.lint or not workflow.is_main_process:
         return
-    import torch
+    from ddpm.cuda_devices import cuda_device_count
     from ddpm.workload import CPU_RATE, GPU_RATE, describe, exceeds_cpu_limit
 
-    gpus = torch.cuda.device_count()
+    gpus = cuda_device_count()
     # Network jobs ask for one `gpu` slot: `jobs_per_gpu` of them share each GPU at once (small
     # networks leave most of a GPU idle alone), at most `trainings_per_gpu` of them trainings,
     # unless --resources says otherwise; without GPUs the resources stay undeclared and CPU jobs
