@@ -44,8 +44,6 @@ PUBLISHED_RESULTS = (
     "experiments/*/samples/*.png",
     "experiments/*/samples/*.pdf",
     "classifiers/*/metrics.json",
-    "data/*/grid.png",
-    "data/*/grid.pdf",
     "data/*/*.json",
     "raw/*/MANIFEST.json",
     "run/*",  # the run's summary (wall time, GPU-busy share, FLOPs) and its GPU monitor's samples

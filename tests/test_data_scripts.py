@@ -29,12 +29,18 @@ def test_fetch_prepare_and_grid(tmp_path):
         "prepare_dataset.py", "--name", "text", "--manifest", manifest, "--options", entry, "--out-dir", out_dir
     )
     assert prepared.returncode == 0, prepared.stderr
-    drawn = script("plot_dataset_grid.py", "--split", out_dir / "train.npz", "--out", out_dir / "grid.png")
+    figures = tmp_path / "figures"
+    drawn = script(
+        "plot_dataset_grid.py", "--split", out_dir / "train.npz", "--out", figures / "train.png",
+        "--split", out_dir / "test.npz", "--out", figures / "test.png",
+    )
     assert drawn.returncode == 0, drawn.stderr
-    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == [
-        "grid.pdf", "grid.png", "test.json", "test.npz", "train.json", "train.npz", "val.json", "val.npz",
-    ]
-    Image.open(tmp_path / "data" / "grid.png").verify()
+    assert sorted(p.name for p in out_dir.iterdir()) == ["test.json", "test.npz", "train.json", "train.npz", "val.json", "val.npz"]
+    assert sorted(p.name for p in figures.iterdir()) == ["test.pdf", "test.png", "train.pdf", "train.png"]
+    Image.open(figures / "train.png").verify()
+    assert (figures / "train.png").read_bytes() != (figures / "test.png").read_bytes()
+    unpaired = script("plot_dataset_grid.py", "--split", out_dir / "train.npz", "--split", out_dir / "test.npz", "--out", figures / "x.png")
+    assert unpaired.returncode == 2 and "one --out per --split" in unpaired.stderr
 
 
 def test_offline_fetch_fails_cleanly(tmp_path):

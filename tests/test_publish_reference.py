@@ -52,7 +52,6 @@ def finished_run(root: Path, mirror: Path, home: Path) -> None:
     for split in ("train", "val", "test"):
         write(results / "data" / "d" / f"{split}.json", "{}")
         write(results / "data" / "d" / f"{split}.npz", b"arrays")
-    write(results / "data" / "d" / "grid.png", png)
     manifest = {"files": {"a.gz": {"location": f"{mirror}/d/a.gz"}, "b.gz": {"location": "results/raw/d/b.gz"}}}
     write(results / "raw" / "d" / "MANIFEST.json", json.dumps(manifest))
     write(results / "raw" / "d" / "a.gz", b"raw data")
@@ -87,7 +86,7 @@ def test_publishes_the_small_outputs_with_placeholders(tmp_path):
         "experiments/e/trajectory.gif", "experiments/e/metrics/ddim5.json", "experiments/e/samples/ddim5.json",
         "experiments/e/samples/ddim5.png",
         "classifiers/d/metrics.json",
-        "data/d/train.json", "data/d/val.json", "data/d/test.json", "data/d/grid.png", "raw/d/MANIFEST.json",
+        "data/d/train.json", "data/d/val.json", "data/d/test.json", "raw/d/MANIFEST.json",
         "logs/train/e.log", "benchmarks/train/e.tsv", "run/snakemake.log",
     ])
     assert (out / "run/snakemake.log").read_text() == "  Command: snakemake --cores all\nWorking directory: .\n"

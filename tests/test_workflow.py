@@ -63,7 +63,6 @@ def test_smoke_run_writes_every_figure(smoke_run):
         pngs += list((results / f"experiments/{exp}/samples").glob("*.png"))
         with Image.open(results / f"experiments/{exp}/trajectory.gif") as gif:
             assert gif.n_frames > 2
-    pngs += [results / f"data/{d}/grid.png" for d in ("digits", "text")]
     pngs += [results / f"figures/data/{d}/{split}.png" for d in ("digits", "text") for split in ("train", "test")]
     for png in pngs:
         with Image.open(png) as image:

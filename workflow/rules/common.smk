@@ -209,7 +209,6 @@ RAW_DIR = "results/raw/{dataset}"
 RAW_MANIFEST = f"{RAW_DIR}/MANIFEST.json"
 DATA_DIR = "results/data/{dataset}"
 DATA_SPLIT = f"{DATA_DIR}/{{split}}.{{ext}}"  # ext: npz (arrays) or json (sidecar)
-DATA_GRID = f"{DATA_DIR}/grid.png"
 SPLITS = ("train", "val", "test")
 CLASSIFIER_DIR = "results/classifiers/{dataset}"
 CLASSIFIER = f"{CLASSIFIER_DIR}/classifier.pt"
@@ -307,7 +306,6 @@ def experiment_targets(exp):
             for split in ("train", "test")
             for ext in ("png", "pdf")
         ],
-        fill(DATA_GRID, dataset=dataset_of(exp)),
     ]
 
 

@@ -46,23 +46,3 @@ rule prepare_dataset:
     shell:
         "python scripts/prepare_dataset.py --name {wildcards.dataset:q} --manifest {input.manifest:q}"
         " --raw-dir {params.raw_dir:q} --options {params.options:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
-
-
-rule dataset_grid:
-    input:
-        npz=fill(DATA_SPLIT, split="train", ext="npz"),
-        sidecar=fill(DATA_SPLIT, split="train", ext="json"),
-    output:
-        png=report(
-            DATA_GRID,
-            caption="../report/dataset_grid.rst",
-            category="Datasets",
-            subcategory="{dataset}",
-        ),
-        pdf=DATA_GRID.removesuffix(".png") + ".pdf",
-    log:
-        "logs/dataset_grid/{dataset}.log",
-    conda:
-        CONDA_ENV
-    shell:
-        "python scripts/plot_dataset_grid.py --split {input.npz:q} --out {output.png:q} > {log:q} 2>&1"

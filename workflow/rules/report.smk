@@ -42,26 +42,34 @@ rule plot_experiment_schedule:
         " --out {output.png:q} > {log:q} 2>&1"
 
 
-rule plot_dataset_split:
+rule plot_dataset_splits:
     input:
-        fill(DATA_SPLIT, ext="npz"),
+        train=fill(DATA_SPLIT, split="train", ext="npz"),
+        test=fill(DATA_SPLIT, split="test", ext="npz"),
     output:
-        png=report(
-            fill(DATA_SPLIT_FIGURE, ext="png"),
+        train=report(
+            fill(DATA_SPLIT_FIGURE, split="train", ext="png"),
             caption="../report/dataset_split.rst",
             category="Datasets",
             subcategory="{dataset}",
-            labels={"dataset": "{dataset}", "split": "{split}"},
+            labels={"dataset": "{dataset}", "split": "train"},
         ),
-        pdf=fill(DATA_SPLIT_FIGURE, ext="pdf"),
+        test=report(
+            fill(DATA_SPLIT_FIGURE, split="test", ext="png"),
+            caption="../report/dataset_split.rst",
+            category="Datasets",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "split": "test"},
+        ),
+        train_pdf=fill(DATA_SPLIT_FIGURE, split="train", ext="pdf"),
+        test_pdf=fill(DATA_SPLIT_FIGURE, split="test", ext="pdf"),
     log:
-        "logs/plot_dataset_split/{dataset}/{split}.log",
-    wildcard_constraints:
-        split="train|test",
+        "logs/plot_dataset_splits/{dataset}.log",
     conda:
         CONDA_ENV
     shell:
-        "python scripts/plot_dataset_grid.py --split {input:q} --out {output.png:q} > {log:q} 2>&1"
+        "python scripts/plot_dataset_grid.py --split {input.train:q} --out {output.train:q}"
+        " --split {input.test:q} --out {output.test:q} > {log:q} 2>&1"
 
 
 rule plot_forward_process:
