@@ -69,11 +69,9 @@ def test_class_dataset_end_to_end(tmp_path, monkeypatch) -> None:
     assert trained["kind"] == "classifier" and trained["steps"] == 60 and trained["num_train"] == 300
     assert trained["test"]["accuracy"] >= 0.9 and set(trained["test"]["per_class"]) == set(meta["class_names"])
 
-    references = {}
-    for features in ("classifier", "inception"):
-        references[features] = tmp_path / f"ref_{features}.npz"
-        run_script(monkeypatch, "fid_reference.py", "--data", paths["test"], "--features", features,
-                   "--classifier", ckpt, "--out", references[features])
+    references = {features: tmp_path / f"ref_{features}.npz" for features in ("classifier", "inception")}
+    pairs = [arg for features, path in references.items() for arg in ("--features", features, "--out", path)]
+    run_script(monkeypatch, "fid_reference.py", "--data", paths["test"], *pairs, "--classifier", ckpt)
     assert load_reference(references["classifier"]).count == 200
     assert "no Inception weights" in load_reference(references["inception"]).unavailable
 
@@ -157,6 +155,8 @@ def test_missing_and_corrupt_inputs_exit_with_status_2(tmp_path, monkeypatch, ca
          "corrupt.npz: not a readable .npz file"),
         (("fid_reference.py", "--data", tmp_path / "no_sidecar.npz", "--features", "classifier",
           "--out", tmp_path / "r.npz"), "no_sidecar.json: no such file"),
+        (("fid_reference.py", "--data", tmp_path / "no_sidecar.npz", "--features", "classifier",
+          "--features", "inception", "--out", tmp_path / "r.npz"), "give one --out per --features"),
         (("train_classifier.py", "--train", tmp_path / "corrupt.npz", "--val", tmp_path / "corrupt.npz",
           "--test", tmp_path / "corrupt.npz", "--out", tmp_path / "c.pt", "--metrics", tmp_path / "c.json"),
          "not a readable .npz file"),

@@ -1,4 +1,4 @@
-# Evaluation: reference statistics of each dataset's real test images (once per feature set),
+# Evaluation: reference statistics of each dataset's real test images (one job, every feature set),
 # FID/KID and conditional accuracy of every sample set (one job per experiment), and the test-set
 # diffusion loss.
 
@@ -8,11 +8,15 @@ rule fid_reference:
         test=fill(DATA_SPLIT, split="test", ext="npz"),
         classifier=CLASSIFIER,
     output:
-        FID_REFERENCE,
+        # One job per dataset, every feature set: one start of Python and the test split's load.
+        **{
+            features: fill(FID_REFERENCE, features=features)
+            for features in FEATURE_SETS
+        },
     log:
-        "logs/fid_reference/{dataset}/{features}.log",
+        "logs/fid_reference/{dataset}.log",
     benchmark:
-        "benchmarks/fid_reference/{dataset}/{features}.tsv"
+        "benchmarks/fid_reference/{dataset}.tsv"
     conda:
         CONDA_ENV
     resources:
@@ -21,10 +25,14 @@ rule fid_reference:
         metrics=METRICS_JSON,
         inception=INCEPTION_FLAG,
         device=DEVICE_FLAG,
+        outputs=lambda w, output: " ".join(
+            f"--features {features} --out {shlex.quote(output[features])}"
+            for features in FEATURE_SETS
+        ),
     shell:
-        "python scripts/fid_reference.py --data {input.test:q} --features {wildcards.features}"
+        "python scripts/fid_reference.py --data {input.test:q} {params.outputs}"
         " --classifier {input.classifier:q} {params.inception} --config {params.metrics:q}"
-        " --out {output:q} {params.device} > {log:q} 2>&1"
+        " {params.device} > {log:q} 2>&1"
 
 
 for _exp in EXPERIMENTS:
