@@ -29,6 +29,14 @@ def run(main: Callable[[], None]) -> None:
         sys.exit(getattr(exc, "exit_code", 2))
 
 
+def paired(parser: argparse.ArgumentParser, inputs: list, outputs: list, input_flag: str) -> list[tuple]:
+    """Repeated ``input_flag``/``--out`` arguments as (input, output) pairs; a count that differs is
+    a usage error (exit 2) naming both."""
+    if len(inputs) != len(outputs):
+        parser.error(f"give one --out per {input_flag}: {len(inputs)} {input_flag}, {len(outputs)} --out")
+    return list(zip(inputs, outputs))
+
+
 @dataclass
 class SamplingJob:
     """What every sampling program starts from: the model on its device, the sampling settings, and

@@ -12,7 +12,7 @@ import argparse
 import json
 import logging
 
-from ddpm.cli import run
+from ddpm.cli import paired, run
 from ddpm.data import load_split
 from ddpm.runtime import resolve_device
 from ddpm.config import from_dict
@@ -36,14 +36,13 @@ def main() -> None:
     parser.add_argument("--config", default="{}", help="MetricConfig settings as JSON (default: its defaults)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
     args = parser.parse_args()
-    if len(args.features) != len(args.out):
-        parser.error(f"give one --out per --features: {len(args.features)} feature sets, {len(args.out)} outputs")
+    outputs = paired(parser, args.features, args.out, "--features")
     args.device = resolve_device(args.device)
 
     config = from_dict(MetricConfig, json.loads(args.config), "metrics")
     split = load_split(args.data)
     images, meta = split.images, split.meta
-    for features, out in zip(args.features, args.out):
+    for features, out in outputs:
         try:
             extractor = build_extractor(features, classifier_path=args.classifier, inception_weights=args.inception_weights)
         except FeaturesUnavailableError as exc:

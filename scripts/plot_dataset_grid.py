@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ddpm.cli import run
+from ddpm.cli import paired, run
 from ddpm.data import load_split
 from ddpm.report.grids import split_grid_figure
 from ddpm.report.style import save_figure
@@ -26,10 +26,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="picks the images shown")
     parser.add_argument("--title", default="", help="figure title (default: dataset, split and its size)")
     args = parser.parse_args()
-    if len(args.split) != len(args.out):
-        parser.error(f"give one --out per --split: {len(args.split)} splits, {len(args.out)} outputs")
 
-    for path, out in zip(args.split, args.out):
+    for path, out in paired(parser, args.split, args.out, "--split"):
         split = load_split(path)
         figure = split_grid_figure(
             split.images, split.labels, split.meta,

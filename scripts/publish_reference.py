@@ -103,7 +103,7 @@ def placeholders(root: Path, mirror: str | None) -> list[tuple[re.Pattern, str]]
     longest path first (a mirror inside the home folder)."""
     root_abs = str(root.resolve())
     paths = [(root_abs + os.sep, ""), (root_abs, ".")]
-    paths += [(sysconfig.get_path(scheme), "<site-packages>") for scheme in ("purelib", "platlib")]
+    paths += [(path, "<site-packages>") for path in {sysconfig.get_path(scheme) for scheme in ("purelib", "platlib")}]
     paths.append((sysconfig.get_path("stdlib"), "<stdlib>"))
     if mirror:
         paths += [(str(Path(mirror).resolve()), "<mirror>"), (mirror.rstrip("/"), "<mirror>")]

@@ -44,6 +44,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=40, help="trajectory snapshots along the chain (about)")
     parser.add_argument("--description", default="", help="the experiment's description, for the grids' titles")
     args = parser.parse_args()
+    if (args.trajectory_npz is None) != (args.trajectory_gif is None):
+        parser.error("--trajectory-npz and --trajectory-gif go together: give both or neither")
 
     runs = [from_dict(SamplerConfig, run_settings, "sampling run") for run_settings in json.loads(args.runs)]
     if not runs:
@@ -79,7 +81,7 @@ def main() -> None:
             if writing is not None:
                 writing.result()
             writing = writer.submit(write_set, out, samples, loaded.data.class_names, title, info)
-        if args.trajectory_npz and args.trajectory_gif:
+        if args.trajectory_npz:
             trajectory_labels = requested_labels(loaded, dataclasses.replace(config, num_images=config.trajectory_images), job.test_labels)
             images, trajectory = sample_trajectory(loaded, runs[0], config, device, trajectory_labels, frames=args.frames)
             writing.result()

@@ -336,6 +336,15 @@ def test_scripts_exit_2_naming_a_missing_input(monkeypatch, tmp_path, capsys, cl
     assert not out.exists()
 
 
+def test_sample_script_wants_both_trajectory_files_or_neither(monkeypatch, tmp_path, capsys, checkpoints):
+    with pytest.raises(SystemExit) as exit_info:
+        _script(monkeypatch, "sample.py", "--checkpoint", checkpoints["class"], "--runs", "[{}]",
+                "--out-dir", tmp_path / "out", "--trajectory-npz", tmp_path / "t.npz")
+    assert exit_info.value.code == 2
+    assert "--trajectory-npz and --trajectory-gif go together" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_log_axis_labels_never_overlap_and_prefer_round_numbers():
     from ddpm.report.figures import readable_log_ticks
 

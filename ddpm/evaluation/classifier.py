@@ -10,6 +10,7 @@ loading a network never needs its dataset.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -164,11 +165,16 @@ class ColumnPool(nn.Module):
         rows = maps.mean(dim=2)  # (N, C, W)
         if width == self.columns:
             return rows
-        start = torch.arange(self.columns) * width // self.columns
-        end = -(-(torch.arange(1, self.columns + 1) * width) // self.columns)  # ceil
-        index = torch.arange(width).unsqueeze(1)
-        bins = ((index >= start) & (index < end)).to(rows.dtype) / (end - start).to(rows.dtype)
-        return rows @ bins.to(rows.device)  # (N, C, W) @ (W, columns)
+        return rows @ _averaging_matrix(width, self.columns).to(rows)  # (N, C, W) @ (W, columns)
+
+
+@functools.lru_cache(maxsize=8)
+def _averaging_matrix(width: int, columns: int) -> torch.Tensor:
+    """(width, columns) float64: column i averages the inputs floor(i W / columns) .. ceil((i + 1) W / columns) - 1."""
+    start = torch.arange(columns) * width // columns
+    end = -(-(torch.arange(1, columns + 1) * width) // columns)  # ceil
+    index = torch.arange(width).unsqueeze(1)
+    return ((index >= start) & (index < end)).double() / (end - start).double()
 
 
 class TextRecognizer(_ConvNet):

@@ -47,20 +47,16 @@ rule plot_dataset_splits:
         train=fill(DATA_SPLIT, split="train", ext="npz"),
         test=fill(DATA_SPLIT, split="test", ext="npz"),
     output:
-        train=report(
-            fill(DATA_SPLIT_FIGURE, split="train", ext="png"),
-            caption="../report/dataset_split.rst",
-            category="Datasets",
-            subcategory="{dataset}",
-            labels={"dataset": "{dataset}", "split": "train"},
-        ),
-        test=report(
-            fill(DATA_SPLIT_FIGURE, split="test", ext="png"),
-            caption="../report/dataset_split.rst",
-            category="Datasets",
-            subcategory="{dataset}",
-            labels={"dataset": "{dataset}", "split": "test"},
-        ),
+        **{
+            split: figure(
+                fill(DATA_SPLIT_FIGURE, split=split, ext="png"),
+                "dataset_split",
+                "Datasets",
+                "{dataset}",
+                {"dataset": "{dataset}", "split": split},
+            )
+            for split in ("train", "test")
+        },
         train_pdf=fill(DATA_SPLIT_FIGURE, split="train", ext="pdf"),
         test_pdf=fill(DATA_SPLIT_FIGURE, split="test", ext="pdf"),
     log:
