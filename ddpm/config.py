@@ -97,7 +97,7 @@ class SamplerConfig:
     steps: int = 50
     eta: float = 0.0  # DDIM only
     variance: str = "small"  # DDPM only: "small" (posterior) | "large" (beta)
-    spacing: str = "uniform"  # "uniform" | "quadratic" | "trailing" | "linspace"
+    spacing: str = "uniform"  # "uniform" | "quadratic" | "trailing" | "linspace" | "karras" | "logsnr"
     name: str | None = None  # label in file names and tables; default f"{sampler}{steps}"
 
     @property

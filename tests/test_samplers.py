@@ -32,6 +32,22 @@ def test_spacing_reference_values():
         sampling_timesteps(0, 1000)
 
 
+def test_noise_level_spacings_reference_values():
+    abar = NoiseSchedule.from_name("linear", 1000).alphas_cumprod
+    # EDM's rho = 7 levels and DPM-Solver's uniform log-SNR, each mapped to the nearest timestep.
+    assert sampling_timesteps(10, 1000, "karras", abar).tolist() == [999, 937, 864, 775, 663, 511, 301, 102, 18, 0]
+    assert sampling_timesteps(10, 1000, "logsnr", abar).tolist() == [999, 886, 757, 603, 410, 202, 73, 22, 5, 0]
+    # Near t = 0 two levels fall on one timestep (1, 1 for logsnr at 50): the lower keeps it and the
+    # upper moves up, so there are still 50 distinct steps.
+    assert sampling_timesteps(50, 1000, "logsnr", abar).tolist()[-8:] == [8, 6, 5, 4, 3, 2, 1, 0]
+    for spacing in ("karras", "logsnr"):
+        assert sampling_timesteps(100, 100, spacing, NoiseSchedule.from_name("cosine", 100).alphas_cumprod).tolist() == list(
+            range(99, -1, -1)
+        )
+        with pytest.raises(ValueError, match="cumulative alphas"):
+            sampling_timesteps(10, 1000, spacing)
+
+
 def _toy_predictor(x, t):
     # Any deterministic function of (x_t, t) serves to compare samplers step for step.
     return 0.3 * torch.tanh(x) + 0.01 * t.view(-1, 1, 1, 1).float() / 100

@@ -31,6 +31,21 @@ def _ours(algorithm, target, steps, spacing, clip_x0):
     return images, trajectory, diffusion.schedule.alphas_cumprod
 
 
+@pytest.mark.parametrize("spacing, option", [("karras", "use_karras_sigmas"), ("logsnr", "use_lu_lambdas")])
+@pytest.mark.parametrize("steps", [5, 10, 20, 50])
+def test_noise_level_spacings_match_diffusers(spacing, option, steps):
+    abar = NoiseSchedule.from_name("linear", 1000).alphas_cumprod
+    ref = diffusers.DPMSolverMultistepScheduler(num_train_timesteps=1000, beta_schedule="linear", beta_start=1e-4, beta_end=0.02, **{option: True})
+    ref.set_timesteps(steps)
+    expected = ref.timesteps.numpy()
+    ours = visited_timesteps("ddim", steps, 1000, spacing, abar)
+    if len(np.unique(expected)) == steps:
+        np.testing.assert_array_equal(ours, expected)
+    else:
+        # diffusers keeps a repeated timestep; ours moves the upper of the two one step up.
+        assert len(np.unique(ours)) == steps and ours[0] == expected[0] and ours[-1] == expected[-1]
+
+
 @pytest.mark.parametrize("prediction_type, target", PREDICTION_TYPES)
 @pytest.mark.parametrize("steps, spacing", [(10, "trailing"), (20, "trailing"), (20, "uniform"), (12, "quadratic")])
 @pytest.mark.parametrize("clip_x0", [False, True])

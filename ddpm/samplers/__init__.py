@@ -46,7 +46,8 @@ def check_sampler(config: SamplerConfig, diffusion: GaussianDiffusion | ToyDiffu
     if isinstance(diffusion, GaussianDiffusion) and chain_length(config.sampler, config.steps) > diffusion.num_timesteps:
         raise ConfigError(f"{config.steps} sampling steps exceed the model's {diffusion.num_timesteps} timesteps")
     if isinstance(diffusion, GaussianDiffusion):
-        visited_timesteps(config.sampler, config.steps, diffusion.num_timesteps, config.spacing)  # raises on a bad spacing
+        # Raises on a bad spacing.
+        visited_timesteps(config.sampler, config.steps, diffusion.num_timesteps, config.spacing, diffusion.schedule.alphas_cumprod)
 
 
 @torch.no_grad()

@@ -52,9 +52,14 @@ def chain_length(algorithm: str, steps: int) -> int:
     return heun_noise_levels(steps) if algorithm == "heun" else steps
 
 
-def visited_timesteps(algorithm: str, steps: int, num_timesteps: int, spacing: str) -> np.ndarray:
-    """The descending timesteps at which the chain evaluates the network before each step."""
-    return sampling_timesteps(chain_length(algorithm, steps), num_timesteps, spacing)
+def visited_timesteps(
+    algorithm: str, steps: int, num_timesteps: int, spacing: str, alphas_cumprod: np.ndarray | None = None
+) -> np.ndarray:
+    """The descending timesteps at which the chain evaluates the network before each step.
+
+    ``alphas_cumprod`` (the schedule's) is needed by the spacings that place steps by noise level.
+    """
+    return sampling_timesteps(chain_length(algorithm, steps), num_timesteps, spacing, alphas_cumprod)
 
 
 def run_chain(
@@ -71,8 +76,8 @@ def run_chain(
     record_every: int | None = None,
 ) -> tuple[torch.Tensor, Trajectory | None]:
     """Sample a batch (one image per stream of ``noise``); returns x_{-1} in float32 and the trajectory."""
-    timesteps = [int(t) for t in visited_timesteps(algorithm, steps, diffusion.num_timesteps, spacing)]
     abar = diffusion.schedule.alphas_cumprod
+    timesteps = [int(t) for t in visited_timesteps(algorithm, steps, diffusion.num_timesteps, spacing, abar)]
 
     def denoise(x: torch.Tensor, t: int) -> tuple[torch.Tensor, torch.Tensor]:
         a, sd = math.sqrt(abar[t]), math.sqrt(1.0 - abar[t])
