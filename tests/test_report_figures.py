@@ -209,6 +209,21 @@ def test_plot_fid_vs_steps_draws_a_single_run_as_a_point(tmp_path, monkeypatch):
     assert lines["DDIM, eta 0"].get_linestyle() == "None" and lines["DDPM, small variance"].get_linestyle() == "-"
 
 
+def test_plot_fid_vs_steps_puts_a_long_legend_below_the_panels(tmp_path, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(figures, "save_figure", lambda figure, path: drawn.append(figure))
+    few = [_run(5, {"classifier": 9.0}, sampler) for sampler in ("ddim", "ddpm")]
+    many = [_run(5, {"classifier": 9.0, "inception": 20.0}, sampler) for sampler in ("ddim", "ddpm", "dpmpp_2m", "heun", "toy")]
+    plot_fid_vs_steps(tmp_path / "few.png", few)
+    plot_fid_vs_steps(tmp_path / "many.png", many)
+    (few_figure,), (many_figure,) = drawn[:1], drawn[1:]
+    assert few_figure.axes[0].get_legend() is not None and not few_figure.legends
+    assert all(ax.get_legend() is None for ax in many_figure.axes)
+    (legend,) = many_figure.legends  # one legend for both panels, each series once
+    assert len(legend.get_texts()) == 5
+    assert many_figure.get_size_inches()[1] > few_figure.get_size_inches()[1]
+
+
 def test_plot_fid_vs_steps_leaves_out_unavailable_feature_sets(tmp_path):
     missing = Unavailable("no Inception weights")
     runs = [_run(s, {"classifier": 10.0 / s, "inception": missing}) for s in (5, 10, 50)] + [_run(1000, {"classifier": 0.1, "inception": missing}, "ddpm")]

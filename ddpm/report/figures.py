@@ -8,6 +8,7 @@ the experiment's description.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import TYPE_CHECKING, Sequence
 
@@ -151,6 +152,9 @@ def plot_samples_by_steps(
 
 # -- (e) loss curves ----------------------------------------------------------------------------------
 
+LEGEND_INSIDE_MAX = 4  # series whose legend still fits inside a column-wide FID panel
+LEGEND_ROW_INCHES = 0.15  # figure height added per legend row below the panels
+
 TRAIN_LOSS_LABEL = "training loss (raw weights, mean over each logging interval)"
 VAL_LOSS_LABEL = "validation loss (EMA weights, fixed noise seed)"
 
@@ -231,7 +235,11 @@ def plot_fid_vs_steps(path: str | os.PathLike, runs: Sequence[RunResult], *, des
     shown = {fs: fid_series(runs, fs) for fs in feature_sets}
     shown = {fs: series for fs, series in shown.items() if series}
     panels = max(1, len(shown))
-    figure = new_figure(min(TEXT_WIDTH, COLUMN_WIDTH * panels), 2.6)
+    labels = list(dict.fromkeys(name for series in shown.values() for name in series))
+    # Beyond a few series a legend inside the axes covers points: it goes below the panels, once.
+    legend_below = len(labels) > LEGEND_INSIDE_MAX
+    legend_rows = math.ceil(len(labels) / panels) if legend_below else 0
+    figure = new_figure(min(TEXT_WIDTH, COLUMN_WIDTH * panels), 2.6 + LEGEND_ROW_INCHES * legend_rows)
     axes = figure.subplots(1, panels, squeeze=False)[0]
     if not shown:
         axes[0].text(0.5, 0.5, "no FID available", ha="center", va="center", transform=axes[0].transAxes)
@@ -250,6 +258,10 @@ def plot_fid_vs_steps(path: str | os.PathLike, runs: Sequence[RunResult], *, des
             ax.set_xlim(all_steps[0] / 2, all_steps[0] * 2)
         ax.set_xlabel("sampling steps (network evaluations)")
         ax.set_ylabel(f"FID ({fs} features)")
-        ax.legend()
+        if not legend_below:
+            ax.legend()
+    if legend_below:
+        handles = {line.get_label(): line for ax in axes for line in ax.get_lines()}
+        figure.legend([handles[name] for name in labels], labels, loc="outside lower center", ncols=panels)
     set_title(figure, "FID against sampling steps", description)
     save_figure(figure, path)
