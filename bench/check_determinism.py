@@ -10,7 +10,10 @@ state it wrote; the runs of one mode agree when their digests do.
 
 Usage: python bench/check_determinism.py [--modes deterministic deterministic nondeterministic ...]
        [--steps 300] [--conditioning none|class|text] [--strict] [--compile auto|off] [--quick]
+       [--group-norm standard|channels-last]
 
+``--group-norm channels-last``: the U-Net's GroupNorms become
+:class:`ddpm.models.layers.ChannelsLastGroupNorm` (a candidate speed lever, not yet the model's).
 ``--strict``: a kernel without a deterministic implementation stops the run with torch's warning as
 the error, which names the operation (the trainer only warns). ``--quick``: a tiny U-Net, for a check
 of the harness on the CPU (where every kernel is deterministic).
@@ -31,10 +34,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import ddpm.training.loop
 from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, TrainingConfig
+from ddpm.models.layers import use_channels_last_group_norm
 from ddpm.training import TrainingData, TrainingFiles, train
 
 MODES = ("deterministic", "nondeterministic")  # training.deterministic true / false
+GROUP_NORMS = ("standard", "channels-last")
+
+
+def use_group_norm(kind: str) -> None:
+    """Make the trainer build its U-Net with ``kind`` GroupNorms (this process only)."""
+    if kind == "standard":
+        return
+    build = ddpm.training.loop.build_model
+    ddpm.training.loop.build_model = lambda model, data: use_channels_last_group_norm(build(model, data))
 
 
 def tensor_digest(obj, digest) -> None:
@@ -70,8 +84,11 @@ def workload(conditioning: str, quick: bool) -> tuple[DataSpec, ModelConfig, Dif
     return spec, model, diffusion, 8 if quick else batch_size
 
 
-def one_run(mode: str, steps: int, conditioning: str, quick: bool = False, strict: bool = False, compile_mode: str = "auto") -> dict:
+def one_run(
+    mode: str, steps: int, conditioning: str, quick: bool = False, strict: bool = False, compile_mode: str = "auto", group_norm: str = "standard"
+) -> dict:
     """Train from seed 0 in this process; images/s, final loss and a digest of the files written."""
+    use_group_norm(group_norm)
     if strict:  # torch warns once per op without a deterministic kernel; here that ends the run
         warnings.filterwarnings("error", message=".*determinis")
     spec, model, diffusion, batch_size = workload(conditioning, quick)
@@ -128,18 +145,19 @@ def main() -> None:
     parser.add_argument("--strict", action="store_true", help="a nondeterministic kernel ends the run, naming its op")
     parser.add_argument("--compile", default="auto", choices=["auto", "off"], help="training.compile (off: eager kernels)")
     parser.add_argument("--quick", action="store_true", help="a tiny U-Net (a check of the harness)")
+    parser.add_argument("--group-norm", default="standard", choices=GROUP_NORMS, help="the U-Net's GroupNorm kernel (channels-last: a candidate lever)")
     parser.add_argument("--one", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        args.json.write_text(json.dumps(one_run(args.one, args.steps, args.conditioning, args.quick, args.strict, args.compile)))
+        args.json.write_text(json.dumps(one_run(args.one, args.steps, args.conditioning, args.quick, args.strict, args.compile, args.group_norm)))
         return
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, mode in enumerate(args.modes):
             out = Path(tmp) / f"{i}.json"
             cmd = [sys.executable, __file__, "--one", mode, "--steps", str(args.steps), "--conditioning", args.conditioning, "--json", str(out)]
-            cmd += ["--compile", args.compile] + ["--quick"] * args.quick + ["--strict"] * args.strict
+            cmd += ["--compile", args.compile, "--group-norm", args.group_norm] + ["--quick"] * args.quick + ["--strict"] * args.strict
             subprocess.run(cmd, check=True)
             results.append(json.loads(out.read_text()))
             r = results[-1]
