@@ -10,10 +10,10 @@ state it wrote; the runs of one mode agree when their digests do.
 
 Usage: python bench/check_determinism.py [--modes deterministic deterministic nondeterministic ...]
        [--steps 300] [--conditioning none|class|text] [--strict] [--compile auto|off] [--quick]
-       [--group-norm standard|channels-last]
+       [--group-norm standard|channels_last]
 
-``--group-norm channels-last``: the U-Net's GroupNorms become
-:class:`ddpm.models.layers.ChannelsLastGroupNorm` (a candidate speed lever, not yet the model's).
+``--group-norm channels_last``: the U-Net with ``model.group_norm: channels_last``
+(:class:`ddpm.models.layers.ChannelsLastGroupNorm`, a speed lever that is not the default).
 ``--strict``: a kernel without a deterministic implementation stops the run with torch's warning as
 the error, which names the operation (the trainer only warns). ``--quick``: a tiny U-Net, for a check
 of the harness on the CPU (where every kernel is deterministic).
@@ -22,6 +22,7 @@ of the harness on the CPU (where every kernel is deterministic).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import statistics
@@ -34,21 +35,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import ddpm.training.loop
 from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, TrainingConfig
-from ddpm.models.layers import use_channels_last_group_norm
+from ddpm.models.layers import GROUP_NORMS
 from ddpm.training import TrainingData, TrainingFiles, train
 
 MODES = ("deterministic", "nondeterministic")  # training.deterministic true / false
-GROUP_NORMS = ("standard", "channels-last")
-
-
-def use_group_norm(kind: str) -> None:
-    """Make the trainer build its U-Net with ``kind`` GroupNorms (this process only)."""
-    if kind == "standard":
-        return
-    build = ddpm.training.loop.build_model
-    ddpm.training.loop.build_model = lambda model, data: use_channels_last_group_norm(build(model, data))
 
 
 def tensor_digest(obj, digest) -> None:
@@ -88,10 +79,10 @@ def one_run(
     mode: str, steps: int, conditioning: str, quick: bool = False, strict: bool = False, compile_mode: str = "auto", group_norm: str = "standard"
 ) -> dict:
     """Train from seed 0 in this process; images/s, final loss and a digest of the files written."""
-    use_group_norm(group_norm)
     if strict:  # torch warns once per op without a deterministic kernel; here that ends the run
         warnings.filterwarnings("error", message=".*determinis")
     spec, model, diffusion, batch_size = workload(conditioning, quick)
+    model = dataclasses.replace(model, group_norm=group_norm)
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(6000, *spec.image_size, 1), dtype=np.uint8)
     if conditioning == "text":
@@ -145,7 +136,7 @@ def main() -> None:
     parser.add_argument("--strict", action="store_true", help="a nondeterministic kernel ends the run, naming its op")
     parser.add_argument("--compile", default="auto", choices=["auto", "off"], help="training.compile (off: eager kernels)")
     parser.add_argument("--quick", action="store_true", help="a tiny U-Net (a check of the harness)")
-    parser.add_argument("--group-norm", default="standard", choices=GROUP_NORMS, help="the U-Net's GroupNorm kernel (channels-last: a candidate lever)")
+    parser.add_argument("--group-norm", default="standard", choices=GROUP_NORMS, help="model.group_norm of the U-Net")
     parser.add_argument("--one", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()

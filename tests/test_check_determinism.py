@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from bench_scripts import load_bench_script
 
@@ -44,20 +43,6 @@ def test_the_digest_covers_every_tensor_in_order(check):
     changed = {"model": {"w": torch.tensor([1.0, 1.0 + 2**-20]), "b": torch.zeros(())}, "step": 3, "opt": [torch.arange(3.0)]}
     assert digest(state) == digest({k: state[k] for k in reversed(list(state))})
     assert digest(state) != digest(changed)
-
-
-def test_group_norm_option_swaps_the_trainers_group_norms(check, monkeypatch):
-    import ddpm.training.loop
-    from ddpm.config import DataSpec, ModelConfig
-    from ddpm.models.layers import ChannelsLastGroupNorm
-
-    monkeypatch.setattr(ddpm.training.loop, "build_model", ddpm.training.loop.build_model)  # undone after the test
-    spec, small = DataSpec(image_channels=1, image_size=(8, 8)), ModelConfig(base_channels=8, channel_mult=(1,), num_res_blocks=1)
-    check.use_group_norm("standard")
-    assert not any(isinstance(m, ChannelsLastGroupNorm) for m in ddpm.training.loop.build_model(small, spec).modules())
-    check.use_group_norm("channels-last")
-    kinds = {type(m) for m in ddpm.training.loop.build_model(small, spec).modules() if isinstance(m, torch.nn.GroupNorm)}
-    assert kinds == {ChannelsLastGroupNorm}
 
 
 @pytest.mark.slow

@@ -1,5 +1,7 @@
 """Networks keep the input shape, count the paper's parameters, and honour their conditioning."""
 
+import dataclasses
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -135,3 +137,18 @@ def test_channels_last_group_norm_in_a_unet_keeps_its_outputs_and_weights():
     assert not any(type(m) is torch.nn.GroupNorm for m in model.modules())
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
     torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-5)
+
+
+def test_model_config_group_norm_chooses_the_kernel_and_checkpoints_load_either_way():
+    data = DataSpec(image_channels=1, image_size=(16, 16))
+    config = ModelConfig(base_channels=32, channel_mult=(1, 2), num_res_blocks=1, attention_resolutions=(8,), dropout=0.0)
+    torch.manual_seed(0)
+    standard = build_model(config, data).eval()
+    swapped = build_model(dataclasses.replace(config, group_norm="channels_last"), data).eval()
+    assert {type(m) for m in standard.modules() if isinstance(m, torch.nn.GroupNorm)} == {torch.nn.GroupNorm}
+    assert {type(m) for m in swapped.modules() if isinstance(m, torch.nn.GroupNorm)} == {ChannelsLastGroupNorm}
+    swapped.load_state_dict(standard.state_dict())  # the same parameters under the same names
+    x = torch.randn(2, 1, 16, 16).contiguous(memory_format=torch.channels_last)
+    t = torch.tensor([5, 900])
+    with torch.no_grad():
+        torch.testing.assert_close(swapped.to(memory_format=torch.channels_last)(x, t), standard(x, t), rtol=1e-4, atol=1e-5)

@@ -22,6 +22,7 @@ from ddpm.data import SPLITS
 from ddpm.errors import ConfigError
 from ddpm.evaluation.feature_sets import FEATURE_SETS
 from ddpm.factory import build_diffusion, build_model
+from ddpm.models.layers import GROUP_NORMS
 from ddpm.models.unet import UNet
 from ddpm.runtime import PRECISIONS, SWITCHES
 from ddpm.samplers import SAMPLERS
@@ -50,8 +51,9 @@ def enum(definition: str, key: str | None = None) -> list:
         (enum("sampler", "spacing"), SPACINGS),
         (enum("precision"), PRECISIONS),
         (enum("switch"), SWITCHES),
+        (enum("model", "group_norm"), GROUP_NORMS),
     ],
-    ids=["schedule", "target", "sampler", "variance", "spacing", "precision", "switch"],
+    ids=["schedule", "target", "sampler", "variance", "spacing", "precision", "switch", "group_norm"],
 )
 def test_schema_enums_are_the_code_names(schema_enum, code_names):
     assert sorted(schema_enum) == sorted(code_names)
@@ -73,6 +75,8 @@ def test_schema_architectures_and_conditionings_are_built():
         build_model(ModelConfig(architecture="not-a-network"), DATA)
     with pytest.raises(ConfigError, match="unknown conditioning"):
         build_model(ModelConfig(conditioning="not-a-condition"), DATA)
+    with pytest.raises(ConfigError, match="unknown model.group_norm 'channels-last'; use standard or channels_last"):
+        build_model(ModelConfig(group_norm="channels-last"), DATA)
 
 
 def test_schema_diffusion_kinds_are_built():

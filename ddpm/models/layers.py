@@ -38,7 +38,8 @@ class ChannelsLastGroupNorm(nn.GroupNorm):
     copy them (and their gradients) first: 15% of a CIFAR-10 U-Net's training step on an H100
     (docs/benchmarks.md). Statistics in float32, as autocast's group_norm computes them; the same
     values as :class:`torch.nn.GroupNorm` up to rounding. Inputs in another layout take the
-    standard kernel. Not yet the U-Net's default: swapping it in changes a trained model's last bits.
+    standard kernel. Chosen by ``model.group_norm: channels_last``; not the default, because swapping
+    it in changes a trained model's last bits.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -51,6 +52,9 @@ class ChannelsLastGroupNorm(nn.GroupNorm):
         if self.affine:
             y = y * self.weight + self.bias
         return y.permute(0, 3, 1, 2)
+
+
+GROUP_NORMS = ("standard", "channels_last")  # model.group_norm: nn.GroupNorm or ChannelsLastGroupNorm
 
 
 def use_channels_last_group_norm(model: nn.Module) -> nn.Module:
