@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import os
 import subprocess
 import time
@@ -105,8 +106,7 @@ def main() -> None:
         writer.writerow(["unix_time", "elapsed_s", "gpu", "utilization_percent", "memory_used_mib"])
         while alive(args.parent):
             now = time.time()
-            for index, (utilization, memory_mib) in enumerate(read()):
-                name = gpus[index] if gpus is not None and index < len(gpus) else index
+            for name, (utilization, memory_mib) in zip(gpus or itertools.count(), read()):
                 writer.writerow([f"{now:.3f}", f"{now - start:.3f}", name, utilization, memory_mib])
             f.flush()
             time.sleep(max(0.0, args.interval - (time.time() - now)))

@@ -165,16 +165,20 @@ class ColumnPool(nn.Module):
         rows = maps.mean(dim=2)  # (N, C, W)
         if width == self.columns:
             return rows
-        return rows @ _averaging_matrix(width, self.columns).to(rows)  # (N, C, W) @ (W, columns)
+        return rows @ _averaging_matrix(width, self.columns, rows.dtype, rows.device)  # (N, C, W) @ (W, columns)
 
 
 @functools.lru_cache(maxsize=8)
-def _averaging_matrix(width: int, columns: int) -> torch.Tensor:
-    """(width, columns) float64: column i averages the inputs floor(i W / columns) .. ceil((i + 1) W / columns) - 1."""
+def _averaging_matrix(width: int, columns: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """(width, columns): column i averages the inputs floor(i W / columns) .. ceil((i + 1) W / columns) - 1.
+
+    Built in float64 and kept in the dtype and on the device it is used with, so a forward pass
+    neither converts it nor copies it to the GPU.
+    """
     start = torch.arange(columns) * width // columns
     end = -(-(torch.arange(1, columns + 1) * width) // columns)  # ceil
     index = torch.arange(width).unsqueeze(1)
-    return ((index >= start) & (index < end)).double() / (end - start).double()
+    return (((index >= start) & (index < end)).double() / (end - start).double()).to(device=device, dtype=dtype)
 
 
 class TextRecognizer(_ConvNet):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ddpm.errors import ConfigError
+from ddpm.samplers.dpm_solver import half_log_snr
 
 KARRAS_RHO = 7.0  # EDM's choice (Karras et al. 2022, Eq. 5 and Table 1)
 
@@ -37,10 +38,9 @@ def _linspace(num_steps: int, num_timesteps: int) -> np.ndarray:
 
 
 def _log_sigmas(alphas_cumprod: np.ndarray) -> np.ndarray:
-    # The variance-exploding noise level of each timestep, sigma_t = sqrt((1 - abar_t) / abar_t)
-    # (Karras et al. 2022, Sec. 2), increasing in t; its log is minus the half log-SNR.
-    abar = np.asarray(alphas_cumprod, dtype=np.float64)
-    return 0.5 * (np.log1p(-abar) - np.log(abar))
+    # The log of each timestep's variance-exploding noise level sigma_t = sqrt((1 - abar_t) / abar_t)
+    # (Karras et al. 2022, Sec. 2), increasing in t: minus the half log-SNR.
+    return -np.array([half_log_snr(float(abar)) for abar in alphas_cumprod])
 
 
 def _nearest_distinct(targets: np.ndarray, log_sigmas: np.ndarray) -> np.ndarray:

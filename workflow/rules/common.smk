@@ -230,6 +230,7 @@ FIGURES_DIR = "results/figures"
 SCHEDULES_FIGURE = f"{FIGURES_DIR}/schedules.{{ext}}"
 EXP_FIGURE = f"{FIGURES_DIR}/{{exp}}/{{figure}}.{{ext}}"
 DATA_SPLIT_FIGURE = f"{FIGURES_DIR}/data/{{dataset}}/{{split}}.{{ext}}"
+FIGURE_SPLITS = ("train", "test")  # the splits drawn as dataset figures
 TABLES_DIR = "results/tables"
 
 
@@ -303,7 +304,7 @@ def experiment_targets(exp):
         ],
         *[
             fill(DATA_SPLIT_FIGURE, dataset=dataset_of(exp), split=split, ext=ext)
-            for split in ("train", "test")
+            for split in FIGURE_SPLITS
             for ext in ("png", "pdf")
         ],
     ]

@@ -44,8 +44,7 @@ rule plot_experiment_schedule:
 
 rule plot_dataset_splits:
     input:
-        train=fill(DATA_SPLIT, split="train", ext="npz"),
-        test=fill(DATA_SPLIT, split="test", ext="npz"),
+        **{split: fill(DATA_SPLIT, split=split, ext="npz") for split in FIGURE_SPLITS},
     output:
         **{
             split: figure(
@@ -55,17 +54,24 @@ rule plot_dataset_splits:
                 "{dataset}",
                 {"dataset": "{dataset}", "split": split},
             )
-            for split in ("train", "test")
+            for split in FIGURE_SPLITS
         },
-        train_pdf=fill(DATA_SPLIT_FIGURE, split="train", ext="pdf"),
-        test_pdf=fill(DATA_SPLIT_FIGURE, split="test", ext="pdf"),
+        **{
+            f"{split}_pdf": fill(DATA_SPLIT_FIGURE, split=split, ext="pdf")
+            for split in FIGURE_SPLITS
+        },
     log:
         "logs/plot_dataset_splits/{dataset}.log",
     conda:
         CONDA_ENV
+    params:
+        # One job per dataset, every split figure: one start of Python.
+        splits=lambda w, input, output: " ".join(
+            f"--split {shlex.quote(input[split])} --out {shlex.quote(output[split])}"
+            for split in FIGURE_SPLITS
+        ),
     shell:
-        "python scripts/plot_dataset_grid.py --split {input.train:q} --out {output.train:q}"
-        " --split {input.test:q} --out {output.test:q} > {log:q} 2>&1"
+        "python scripts/plot_dataset_grid.py {params.splits} > {log:q} 2>&1"
 
 
 rule plot_forward_process:
