@@ -57,7 +57,6 @@ from torch.utils.flop_counter import FlopCounterMode
 from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, SamplerConfig, from_dict
 from ddpm.factory import build_diffusion, build_model
 from ddpm.io import write_json
-from ddpm.models.layers import use_channels_last_group_norm
 from ddpm.runtime import autocast, mark_step, maybe_compile, memory_format, place, resolve_device, uses_bf16
 from ddpm.samplers import generate, use_sampling_graphs
 from ddpm.training.ema import EMA
@@ -99,9 +98,9 @@ class UNetSpec:
             num_res_blocks=self.num_res_blocks,
             attention_resolutions=self.attention_resolutions,
             dropout=0.1,
+            group_norm="channels_last" if self.channels_last_group_norm else "standard",
         )
-        model = build_model(config, DataSpec(self.channels, (self.size, self.size)))
-        return use_channels_last_group_norm(model) if self.channels_last_group_norm else model
+        return build_model(config, DataSpec(self.channels, (self.size, self.size)))
 
     def diffusers(self) -> torch.nn.Module:
         from diffusers import UNet2DModel
