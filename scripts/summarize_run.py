@@ -103,6 +103,7 @@ def main() -> None:
     parser.add_argument("--monitor", required=True, type=Path, help="gpu_monitor.py's CSV")
     parser.add_argument("--benchmarks", required=True, type=Path, help="Snakemake's benchmark folder")
     parser.add_argument("--experiment", nargs="*", default=[], type=Path, help="experiment folders (model.pt, provenance.json, samples/)")
+    parser.add_argument("--gpu-sharing", default=None, help="how the run's jobs shared the GPU (mps, time_slicing)")
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args()
 
@@ -119,6 +120,7 @@ def main() -> None:
         "sum_of_rule_seconds": rules_total,
         "gpu_busy_share": busy,
         "gpu_monitor_samples": samples,
+        "gpu_sharing": args.gpu_sharing,
         "model_flops": total_flops,
         "model_flops_per_second": total_flops / wall if wall > 0 else None,
         "device": devices[0] if len(devices) == 1 else devices,
@@ -129,7 +131,8 @@ def main() -> None:
     write_json(args.out, summary)
     print(f"run: {wall / 60:.1f} min wall, {rules_total / 60:.1f} min summed over {jobs} benchmarked jobs")
     if busy is not None:
-        print(f"GPU busy {100 * busy:.0f}% of the wall time ({samples} samples)")
+        sharing = f", jobs sharing it by {args.gpu_sharing.replace('_', ' ')}" if args.gpu_sharing else ""
+        print(f"GPU busy {100 * busy:.0f}% of the wall time ({samples} samples){sharing}")
     if summary["fraction_of_bf16_peak"] is not None:
         print(f"model FLOPs {total_flops / 1e15:.1f} PFLOP: {total_flops / wall / 1e12:.0f} TFLOP/s, {100 * summary['fraction_of_bf16_peak']:.1f}% of the bf16 peak")
 

@@ -24,6 +24,7 @@ from ddpm.evaluation.feature_sets import FEATURE_SETS
 from ddpm.factory import build_diffusion, build_model
 from ddpm.models.layers import GROUP_NORMS
 from ddpm.models.unet import UNet
+from ddpm.mps import SHARINGS
 from ddpm.runtime import PRECISIONS, SWITCHES
 from ddpm.samplers import SAMPLERS
 from ddpm.samplers.ddpm import VARIANCES
@@ -52,11 +53,17 @@ def enum(definition: str, key: str | None = None) -> list:
         (enum("precision"), PRECISIONS),
         (enum("switch"), SWITCHES),
         (enum("model", "group_norm"), GROUP_NORMS),
+        (SCHEMA["properties"]["gpu_sharing"]["enum"], SHARINGS),
     ],
-    ids=["schedule", "target", "sampler", "variance", "spacing", "precision", "switch", "group_norm"],
+    ids=["schedule", "target", "sampler", "variance", "spacing", "precision", "switch", "group_norm", "gpu_sharing"],
 )
 def test_schema_enums_are_the_code_names(schema_enum, code_names):
     assert sorted(schema_enum) == sorted(code_names)
+
+
+def test_the_workflows_gpu_sharing_default_is_a_schema_choice():
+    default = re.search(r'^GPU_SHARING = "(\w+)"$', (ROOT / "workflow/rules/common.smk").read_text(), re.MULTILINE)
+    assert default and default.group(1) in SHARINGS
 
 
 DATA = DataSpec(image_channels=1, image_size=(8, 8), num_classes=2, class_names=("a", "b"), alphabet="ab", text_length=2)

@@ -417,6 +417,104 @@ def start_run_monitor():
     )
 
 
+# How the network jobs share a GPU (config `gpu_sharing`: auto, mps, time_slicing): under MPS
+# their kernels run at once instead of taking turns (ddpm/mps.py). No result depends on it.
+GPU_SHARING = "auto"
+_GPU_SHARING = {}
+
+
+def start_gpu_sharing():
+    """Start an MPS daemon of this run's own for its jobs, where `gpu_sharing` asks for it (auto:
+    where the jobs run on this machine's GPU and the daemon serves a client; else time slicing).
+    """
+    import subprocess
+
+    from ddpm.cuda_devices import cuda_device_count
+    from ddpm.mps import (
+        CONTROL,
+        PIPE_VARIABLE,
+        MpsUnavailable,
+        find_control,
+        start_daemon,
+    )
+
+    sharing = config.get("gpu_sharing", GPU_SHARING)
+    on_gpu = config.get("device", "auto") != "cpu" and cuda_device_count() > 0
+    if not workflow.local_exec or not on_gpu:
+        if sharing == "mps":
+            where = (
+                "this run's jobs run on a cluster"
+                if not workflow.local_exec
+                else "this run uses no GPU (device: cpu, or none found)"
+            )
+            raise WorkflowError(
+                f"gpu_sharing: mps, but {where}: an MPS daemon serves one machine's GPUs. "
+                "Leave gpu_sharing at auto (or set time_slicing)."
+            )
+        return
+    _GPU_SHARING["mode"] = "time_slicing"
+    if sharing == "time_slicing":
+        return
+    if GPUS_PER_TRAINING > 1 and sharing == "auto":
+        # NCCL between MPS clients is not what the trainings were measured with.
+        print("GPU sharing: time slicing (gpus_per_training > 1)", file=sys.stderr)
+        return
+    if PIPE_VARIABLE in os.environ:
+        # A daemon the user (or the site) started: the jobs are its clients already.
+        _GPU_SHARING["mode"] = "mps"
+        print(
+            f"GPU sharing: MPS, the daemon at {os.environ[PIPE_VARIABLE]}",
+            file=sys.stderr,
+        )
+        return
+    try:
+        control = find_control()
+        if control is None:
+            raise MpsUnavailable(
+                f"{CONTROL} is not on PATH (the NVIDIA driver installs it)"
+            )
+        daemon = start_daemon(control)
+    except MpsUnavailable as exc:
+        if sharing == "mps":
+            raise WorkflowError(
+                f"gpu_sharing: mps, but {exc}\nRun with --config gpu_sharing=auto (time slicing "
+                "where MPS cannot start) or gpu_sharing=time_slicing."
+            )
+        print(f"GPU sharing: time slicing (MPS unavailable: {exc})", file=sys.stderr)
+        return
+    os.environ.update(daemon.env)
+    _GPU_SHARING.update(mode="mps", daemon=daemon)
+    # Quits the daemon should Snakemake end without its end hooks (killed).
+    subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ddpm.mps",
+            "stop-after",
+            str(os.getpid()),
+            daemon.control,
+            str(daemon.folder),
+        ],
+        env=dict(
+            os.environ,
+            PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    print(f"GPU sharing: MPS, a daemon for this run ({daemon.folder})", file=sys.stderr)
+
+
+def stop_gpu_sharing():
+    """Quit this run's MPS daemon, if it started one."""
+    from ddpm.mps import stop_daemon
+
+    daemon = _GPU_SHARING.pop("daemon", None)
+    if daemon is not None:
+        stop_daemon(daemon)
+
+
 def summarize_run():
     """Wall time, per-rule times, GPU-busy share and model FLOPs of the run that just ended."""
     import subprocess
@@ -442,6 +540,8 @@ def summarize_run():
         "--out",
         RUN_SUMMARY_JSON,
     ]
+    if "mode" in _GPU_SHARING:
+        command += ["--gpu-sharing", _GPU_SHARING["mode"]]
     env = dict(
         os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
     )
