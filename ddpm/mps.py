@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ddpm.processes import alive
+
 CONTROL = "nvidia-cuda-mps-control"
 SHARINGS = ("auto", "mps", "time_slicing")  # config `gpu_sharing`
 PIPE_VARIABLE = "CUDA_MPS_PIPE_DIRECTORY"
@@ -107,19 +109,9 @@ def stop_daemon(daemon: MpsDaemon) -> None:
 def stop_after(pid: int, daemon: MpsDaemon, poll_s: float = 2.0) -> None:
     """Quit the daemon once process ``pid`` has ended: a run killed before its own end hooks
     (``kill -9``, a crash) leaves no daemon behind."""
-    while _alive(pid):
+    while alive(pid):
         time.sleep(poll_s)
     stop_daemon(daemon)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def client_can_open_context() -> bool:

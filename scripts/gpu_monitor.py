@@ -22,15 +22,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+from ddpm.processes import alive
 
 
 Reader = Callable[[], list[tuple[int, int]]]  # per GPU: (utilisation %, memory used MiB)

@@ -67,9 +67,10 @@ def test_monitor_writes_the_visible_gpus_rows_through_nvidia_smi(tmp_path):
     )
     fake.chmod(0o755)
     parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1.5)"])
-    env = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}", "CUDA_VISIBLE_DEVICES": "2,0", "PYTHONPATH": ""}
+    env = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}", "CUDA_VISIBLE_DEVICES": "2,0", "PYTHONPATH": str(SCRIPT.parents[1])}
     out = tmp_path / "gpu.csv"
-    # -S: no site packages, so no pynvml even where it is installed: the nvidia-smi path.
+    # -S: no site packages, so no pynvml even where it is installed: the nvidia-smi path (the
+    # package comes from the checkout).
     watcher = subprocess.Popen([sys.executable, "-S", str(SCRIPT), "--out", str(out), "--parent", str(parent.pid), "--interval", "0.2"], env=env)
     parent.wait()  # reaped, so the monitor sees it gone
     assert watcher.wait(timeout=30) == 0

@@ -394,6 +394,14 @@ RUN_SUMMARY_JSON = f"{RUN_DIR}/summary.json"
 _RUN_START = {}
 
 
+def _env_with_package():
+    """The environment of a helper the workflow's own process starts, with the ddpm package
+    importable (as the jobs have it through the shell prefix)."""
+    return dict(
+        os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
+
+
 def start_run_monitor():
     """Note the run's start and sample the GPUs' utilisation until Snakemake exits."""
     import subprocess
@@ -411,6 +419,7 @@ def start_run_monitor():
             "--parent",
             str(os.getpid()),
         ],
+        env=_env_with_package(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -495,10 +504,7 @@ def start_gpu_sharing():
             daemon.control,
             str(daemon.folder),
         ],
-        env=dict(
-            os.environ,
-            PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        ),
+        env=_env_with_package(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -542,10 +548,7 @@ def summarize_run():
     ]
     if "mode" in _GPU_SHARING:
         command += ["--gpu-sharing", _GPU_SHARING["mode"]]
-    env = dict(
-        os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
-    )
-    if subprocess.run(command, env=env).returncode != 0:
+    if subprocess.run(command, env=_env_with_package()).returncode != 0:
         print(
             f"the run summary ({RUN_SUMMARY_JSON}) could not be written; the results are complete",
             file=sys.stderr,
