@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -125,3 +127,38 @@ def test_asking_for_mps_without_a_gpu_stops_the_run_before_it_writes_anything(tm
     assert "gpu_sharing: mps, but this run uses no GPU" in result.stderr and "gpu_sharing at auto" in result.stderr
     assert not (tmp_path / "results").exists()
 
+
+
+def _workflow_seeing_a_gpu(tmp_path: Path, control: str) -> Path:
+    """A copy of the repository whose workflow counts one GPU and whose MPS client check passes
+    (the jobs still run on the CPU): the workflow's MPS wiring, with the stand-in control program."""
+    for part in ("workflow", "scripts", "config", "ddpm"):
+        shutil.copytree(REPO / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+    devices = tmp_path / "ddpm" / "cuda_devices.py"
+    devices.write_text(devices.read_text() + "\n\ndef cuda_device_count() -> int:\n    return 1\n")
+    mps = tmp_path / "ddpm" / "mps.py"
+    real = "def client_can_open_context() -> bool:\n"
+    assert real in mps.read_text()
+    mps.write_text(mps.read_text().replace(real, real + "    return True\n\n\ndef _replaced() -> bool:\n"))
+    (tmp_path / "bin").mkdir()
+    shutil.copy(control, tmp_path / "bin" / "nvidia-cuda-mps-control")
+    return tmp_path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sharing", ["auto", "time_slicing"])
+def test_the_workflow_starts_a_daemon_for_its_jobs_and_quits_it_at_the_end(tmp_path, control, monkeypatch, sharing):
+    root = _workflow_seeing_a_gpu(tmp_path / "repo", control)
+    monkeypatch.setenv("PATH", f"{root / 'bin'}:{os.environ['PATH']}")
+    monkeypatch.delenv(PIPE_VARIABLE, raising=False)
+    command = [sys.executable, "-m", "snakemake", "--cores", "1", "--configfile", "config/smoke.yaml", "--config", f"gpu_sharing={sharing}"]
+    result = subprocess.run([*command, "--", "results/figures/schedules.png"], cwd=root, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((root / "results" / "run" / "summary.json").read_text())
+    if sharing == "time_slicing":
+        assert summary["gpu_sharing"] == "time_slicing" and record(tmp_path) == []
+        return
+    assert summary["gpu_sharing"] == "mps" and "GPU sharing: MPS, a daemon for this run" in result.stderr
+    started, quit_ = record(tmp_path)[:2]
+    pipe = started.removeprefix("start ")
+    assert quit_ == f"quit {pipe}" and not Path(pipe).parent.exists()  # quit at the end, folders removed
