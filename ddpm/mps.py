@@ -62,19 +62,18 @@ def start_daemon(control: str, check_command: list[str] | None = None, check_tim
     """
     # A short path under the temporary folder: the pipe is a Unix socket, whose path is limited
     # to about 100 characters.
-    folder = Path(tempfile.mkdtemp(prefix="ddpm-mps-"))
-    daemon = MpsDaemon(control, folder)
-    for name in ("pipe", "log"):
-        (folder / name).mkdir()
+    daemon = MpsDaemon(control, Path(tempfile.mkdtemp(prefix="ddpm-mps-")))
+    for path in daemon.env.values():
+        Path(path).mkdir()
     env = {**os.environ, **daemon.env}
     try:
         started = subprocess.run([control, "-d"], env=env, capture_output=True, text=True, timeout=30)
+        failure = None if started.returncode == 0 else f"exited with {started.returncode}: {_output(started)}"
     except (OSError, subprocess.TimeoutExpired) as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise MpsUnavailable(f"{control} -d did not start: {exc}") from exc
-    if started.returncode != 0:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise MpsUnavailable(f"{control} -d exited with {started.returncode}: {_output(started)}")
+        failure = f"did not start: {exc}"
+    if failure:
+        shutil.rmtree(daemon.folder, ignore_errors=True)
+        raise MpsUnavailable(f"{control} -d {failure}")
     # The daemon starts a server for the GPU when the first client connects: one must succeed.
     try:
         check = subprocess.run(
@@ -88,7 +87,7 @@ def start_daemon(control: str, check_command: list[str] | None = None, check_tim
     except subprocess.TimeoutExpired:
         problem = f"no answer within {check_timeout_s:.0f} s"
     if problem:
-        log = folder / "log" / "control.log"
+        log = Path(daemon.env[LOG_VARIABLE]) / "control.log"
         tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
         stop_daemon(daemon)
         raise MpsUnavailable("a CUDA client could not open a context through the MPS daemon (" + problem + ")" + "".join(f"\n  {line}" for line in tail))

@@ -438,7 +438,6 @@ def start_gpu_sharing():
     """
     import subprocess
 
-    from ddpm.cuda_devices import cuda_device_count
     from ddpm.mps import (
         CONTROL,
         PIPE_VARIABLE,
@@ -448,7 +447,7 @@ def start_gpu_sharing():
     )
 
     sharing = config.get("gpu_sharing", GPU_SHARING)
-    on_gpu = config.get("device", "auto") != "cpu" and cuda_device_count() > 0
+    on_gpu = _gpu_count() > 0 and not _network_jobs_on_cpu()
     if not workflow.local_exec or not on_gpu:
         if sharing == "mps":
             where = (
@@ -668,14 +667,27 @@ def experiment_priority(exp):
     return _training_ranks()[exp]
 
 
+@functools.cache
+def _gpu_count():
+    """The GPUs this (the workflow's own) process sees, asked of the driver once per run."""
+    from ddpm.cuda_devices import cuda_device_count
+
+    return cuda_device_count()
+
+
+def _network_jobs_on_cpu():
+    """Whether the network jobs run on the CPU: config `device` cpu, or auto without a GPU."""
+    device = config.get("device", "auto")
+    return device == "cpu" or (device == "auto" and not _gpu_count())
+
+
 def _before_any_job():
     args = _command_line()
     if args is None or args.lint or not workflow.is_main_process:
         return
-    from ddpm.cuda_devices import cuda_device_count
     from ddpm.workload import CPU_RATE, GPU_RATE, describe, exceeds_cpu_limit
 
-    gpus = cuda_device_count()
+    gpus = _gpu_count()
     # Network jobs ask for one `gpu` slot: `jobs_per_gpu` of them share each GPU at once (small
     # networks leave most of a GPU idle alone), at most `trainings_per_gpu` of them trainings,
     # unless --resources says otherwise; without GPUs the resources stay undeclared and CPU jobs
@@ -690,11 +702,10 @@ def _before_any_job():
     work = _requested_work(args.targets)
     if not work:
         return
-    device = config.get("device", "auto")
-    on_cpu = device == "cpu" or (device == "auto" and not gpus)
-    if not on_cpu:
+    if not _network_jobs_on_cpu():
         print(describe(work, GPU_RATE, "on one GPU"), file=sys.stderr)
         return
+    device = config.get("device", "auto")
     estimate = describe(work, CPU_RATE, "on this machine's CPU")
     if device == "cpu" or not exceeds_cpu_limit(work):
         print(estimate, file=sys.stderr)
