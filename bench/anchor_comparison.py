@@ -35,6 +35,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from importlib.util import find_spec  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -52,6 +53,8 @@ from ddpm.training import TrainingData, TrainingFiles, load_model_checkpoint, tr
 
 BATCH = 128
 CONTENDERS = ("ours", "ddpm_pytorch", "diffusers")
+# The package each peer contender imports, and its name on PyPI.
+PEER_PACKAGES = {"ddpm_pytorch": ("denoising_diffusion_pytorch", "denoising-diffusion-pytorch"), "diffusers": ("diffusers", "diffusers")}
 
 
 def parameter_count(module: torch.nn.Module) -> int:
@@ -198,6 +201,13 @@ def main() -> None:
     unknown = [name for name in names if name not in CONTENDERS]
     if unknown:
         raise SystemExit(f"--only: unknown contender(s) {', '.join(unknown)} (choose from {', '.join(CONTENDERS)})")
+    # Before anything trains: a missing peer would otherwise end the run after ours' minutes of training.
+    missing = [PEER_PACKAGES[name][1] for name in names if name in PEER_PACKAGES and find_spec(PEER_PACKAGES[name][0]) is None]
+    if missing:
+        raise SystemExit(
+            f"not installed: {', '.join(missing)} (the contenders --only names need them): pip install {' '.join(missing)}, "
+            f"or leave those contenders out with --only"
+        )
     device = torch.device(args.device)
     experiments = yaml.safe_load(args.config.read_text()).get("experiments", {})
     if args.experiment not in experiments:

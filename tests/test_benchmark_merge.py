@@ -1,12 +1,18 @@
-"""bench/benchmark_unet.py measured in parts (one process each) prints one table from their JSON."""
+"""bench/benchmark_unet.py measured in parts (one process each) prints one table from their JSON; asked
+for the peer where diffusers is missing, it says so before measuring anything."""
 
 import dataclasses
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 
 from bench_scripts import load_bench_script
 from ddpm.models.layers import ChannelsLastGroupNorm
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +62,17 @@ def test_the_group_norm_option_swaps_only_our_networks_norms(bench):
 
     assert kinds(bench.TINY_UNET) == {torch.nn.GroupNorm}
     assert kinds(dataclasses.replace(bench.TINY_UNET, channels_last_group_norm=True)) == {ChannelsLastGroupNorm}
+
+
+def test_asking_for_the_peer_without_diffusers_is_a_clear_error_before_any_measurement():
+    # diffusers set to None in sys.modules: importing it raises ImportError, as where it is not installed.
+    code = (
+        "import runpy, sys; sys.modules['diffusers'] = None; "
+        "sys.argv = ['benchmark_unet.py', '--device', 'cpu', '--quick', '--columns', 'eager', 'ours']; "
+        "runpy.run_path('bench/benchmark_unet.py', run_name='__main__')"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "pip install diffusers" in result.stderr and "--columns ours" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""  # nothing measured
