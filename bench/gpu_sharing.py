@@ -23,7 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ddpm.mps import find_control, start_daemon, stop_daemon
+from ddpm.mps import MpsUnavailable, start_daemon, stop_daemon
+from ddpm.processes import env_with_package
 
 CHECK = Path(__file__).resolve().parent / "check_determinism.py"
 MODES = ("time_slicing", "mps")
@@ -72,17 +73,16 @@ def main() -> None:
     args = parser.parse_args()
     command = [sys.executable, str(CHECK), "--modes", "deterministic", "--steps", str(args.steps), "--conditioning", args.conditioning]
     command += ["--quick"] * args.quick
-    root = str(Path(__file__).resolve().parents[1])
     totals, digests = {}, set()
     with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=cache, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        env = env_with_package({**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache})
         for mode in args.modes:
             daemon = None
             if mode == "mps":
-                control = find_control()
-                if control is None:
-                    sys.exit("nvidia-cuda-mps-control is not on PATH: MPS cannot be measured here (try --modes time_slicing)")
-                daemon = start_daemon(control)
+                try:
+                    daemon = start_daemon()
+                except MpsUnavailable as exc:
+                    sys.exit(f"{exc}: MPS cannot be measured here (try --modes time_slicing)")
             try:
                 results = run_at_once(args.processes, command, {**env, **(daemon.env if daemon else {})})
             finally:

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ddpm.processes import alive
+from ddpm.processes import alive, env_with_package
 
 CONTROL = "nvidia-cuda-mps-control"
 SHARINGS = ("auto", "mps", "time_slicing")  # config `gpu_sharing`
@@ -50,16 +50,16 @@ class MpsDaemon:
         return {PIPE_VARIABLE: str(self.folder / "pipe"), LOG_VARIABLE: str(self.folder / "log")}
 
 
-def find_control() -> str | None:
-    return shutil.which(CONTROL)
-
-
-def start_daemon(control: str, check_command: list[str] | None = None, check_timeout_s: float = 120.0) -> MpsDaemon:
-    """Start a control daemon with folders of its own and check that a client gets a context
-    (``check_command``, run as the daemon's client; by default ``python -m ddpm.mps check``).
+def start_daemon(control: str | None = None, check_command: list[str] | None = None, check_timeout_s: float = 120.0) -> MpsDaemon:
+    """Start a control daemon (``control``; by default the driver's program on PATH) with folders
+    of its own and check that a client gets a context (``check_command``, run as the daemon's
+    client; by default ``python -m ddpm.mps check``).
 
     Raises :class:`MpsUnavailable` (naming the cause) and leaves nothing running when either fails.
     """
+    control = control or shutil.which(CONTROL)
+    if control is None:
+        raise MpsUnavailable(f"{CONTROL} is not on PATH (the NVIDIA driver installs it)")
     # A short path under the temporary folder: the pipe is a Unix socket, whose path is limited
     # to about 100 characters.
     daemon = MpsDaemon(control, Path(tempfile.mkdtemp(prefix="ddpm-mps-")))
@@ -78,7 +78,7 @@ def start_daemon(control: str, check_command: list[str] | None = None, check_tim
     try:
         check = subprocess.run(
             check_command or [sys.executable, "-m", "ddpm.mps", "check"],
-            env={**env, "PYTHONPATH": _package_parent() + os.pathsep + os.environ.get("PYTHONPATH", "")},
+            env=env_with_package(env),
             capture_output=True,
             text=True,
             timeout=check_timeout_s,
@@ -131,10 +131,6 @@ def client_can_open_context() -> bool:
 
 def _output(result: subprocess.CompletedProcess) -> str:
     return " ".join((result.stdout + result.stderr).split()) or "no output"
-
-
-def _package_parent() -> str:
-    return str(Path(__file__).resolve().parents[1])
 
 
 def main(argv: list[str]) -> int:

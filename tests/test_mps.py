@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from ddpm.mps import LOG_VARIABLE, PIPE_VARIABLE, MpsUnavailable, main, start_daemon, stop_after, stop_daemon
+from workflow_runs import copy_repo, snakemake
 
 # Behaves as the control program does for what the pipeline asks of it: `-d` starts a daemon
 # listening in $CUDA_MPS_PIPE_DIRECTORY (here: a file named control), "quit" on stdin ends it.
@@ -80,6 +81,13 @@ def test_a_missing_control_program_is_an_error(tmp_path, control):
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
+def test_no_control_program_on_path_is_an_error_naming_it(tmp_path, control, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(MpsUnavailable, match="nvidia-cuda-mps-control is not on PATH"):
+        start_daemon(check_command=CLIENT)
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
 def test_a_client_that_cannot_connect_stops_the_daemon_and_the_error_quotes_its_log(tmp_path, control):
     with pytest.raises(MpsUnavailable, match="could not open a context") as error:
         start_daemon(control, check_command=FAILING_CLIENT)
@@ -113,16 +121,14 @@ def test_the_client_check_fails_without_a_cuda_device():
 
 
 
-def _workflow(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    for part in ("workflow", "scripts", "config", "ddpm"):
-        shutil.copytree(REPO / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
-    command = [sys.executable, "-m", "snakemake", "--cores", "1", "--configfile", "config/smoke.yaml", *args]
-    return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+def _run(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """The smoke config's workflow in the copy ``root``, on one core."""
+    return snakemake(root, "--cores", "1", "--configfile", "config/smoke.yaml", *args, timeout=300)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a machine without a CUDA device")
 def test_asking_for_mps_without_a_gpu_stops_the_run_before_it_writes_anything(tmp_path):
-    result = _workflow(tmp_path, "--config", "gpu_sharing=mps", "--", "results/figures/schedules.png")
+    result = _run(copy_repo(tmp_path), "--config", "gpu_sharing=mps", "--", "results/figures/schedules.png")
     assert result.returncode != 0
     assert "gpu_sharing: mps, but this run uses no GPU" in result.stderr and "gpu_sharing at auto" in result.stderr
     assert not (tmp_path / "results").exists()
@@ -132,8 +138,7 @@ def test_asking_for_mps_without_a_gpu_stops_the_run_before_it_writes_anything(tm
 def _workflow_seeing_a_gpu(tmp_path: Path, control: str) -> Path:
     """A copy of the repository whose workflow counts one GPU and whose MPS client check passes
     (the jobs still run on the CPU): the workflow's MPS wiring, with the stand-in control program."""
-    for part in ("workflow", "scripts", "config", "ddpm"):
-        shutil.copytree(REPO / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+    copy_repo(tmp_path)
     devices = tmp_path / "ddpm" / "cuda_devices.py"
     devices.write_text(devices.read_text() + "\n\ndef cuda_device_count() -> int:\n    return 1\n")
     mps = tmp_path / "ddpm" / "mps.py"
@@ -151,8 +156,7 @@ def test_the_workflow_starts_a_daemon_for_its_jobs_and_quits_it_at_the_end(tmp_p
     root = _workflow_seeing_a_gpu(tmp_path / "repo", control)
     monkeypatch.setenv("PATH", f"{root / 'bin'}:{os.environ['PATH']}")
     monkeypatch.delenv(PIPE_VARIABLE, raising=False)
-    command = [sys.executable, "-m", "snakemake", "--cores", "1", "--configfile", "config/smoke.yaml", "--config", f"gpu_sharing={sharing}"]
-    result = subprocess.run([*command, "--", "results/figures/schedules.png"], cwd=root, capture_output=True, text=True, timeout=300)
+    result = _run(root, "--config", f"gpu_sharing={sharing}", "--", "results/figures/schedules.png")
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((root / "results" / "run" / "summary.json").read_text())
     if sharing == "time_slicing":

@@ -146,6 +146,8 @@ TRAININGS_PER_GPU = 4
 
 # Flags that change results are params of the rules that use them (a change reruns those jobs).
 DEVICE_FLAG = f"--device {config['device']}" if "device" in config else ""
+# The network jobs' device, unset meaning the scripts' default: auto (a GPU where there is one).
+DEVICE = config.get("device", "auto")
 INCEPTION_FLAG = (
     f"--inception-weights {shlex.quote(config['inception_weights'])}"
     if config.get("inception_weights")
@@ -394,14 +396,6 @@ RUN_SUMMARY_JSON = f"{RUN_DIR}/summary.json"
 _RUN_START = {}
 
 
-def _env_with_package():
-    """The environment of a helper the workflow's own process starts, with the ddpm package
-    importable (as the jobs have it through the shell prefix)."""
-    return dict(
-        os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
-    )
-
-
 def start_run_monitor():
     """Note the run's start and sample the GPUs' utilisation until Snakemake exits."""
     import subprocess
@@ -419,7 +413,7 @@ def start_run_monitor():
             "--parent",
             str(os.getpid()),
         ],
-        env=_env_with_package(),
+        env=env_with_package(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -438,13 +432,7 @@ def start_gpu_sharing():
     """
     import subprocess
 
-    from ddpm.mps import (
-        CONTROL,
-        PIPE_VARIABLE,
-        MpsUnavailable,
-        find_control,
-        start_daemon,
-    )
+    from ddpm.mps import PIPE_VARIABLE, MpsUnavailable, start_daemon
 
     sharing = config.get("gpu_sharing", GPU_SHARING)
     on_gpu = _gpu_count() > 0 and not _network_jobs_on_cpu()
@@ -476,12 +464,7 @@ def start_gpu_sharing():
         )
         return
     try:
-        control = find_control()
-        if control is None:
-            raise MpsUnavailable(
-                f"{CONTROL} is not on PATH (the NVIDIA driver installs it)"
-            )
-        daemon = start_daemon(control)
+        daemon = start_daemon()
     except MpsUnavailable as exc:
         if sharing == "mps":
             raise WorkflowError(
@@ -503,7 +486,7 @@ def start_gpu_sharing():
             daemon.control,
             str(daemon.folder),
         ],
-        env=_env_with_package(),
+        env=env_with_package(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -547,7 +530,7 @@ def summarize_run():
     ]
     if "mode" in _GPU_SHARING:
         command += ["--gpu-sharing", _GPU_SHARING["mode"]]
-    if subprocess.run(command, env=_env_with_package()).returncode != 0:
+    if subprocess.run(command, env=env_with_package()).returncode != 0:
         print(
             f"the run summary ({RUN_SUMMARY_JSON}) could not be written; the results are complete",
             file=sys.stderr,
@@ -677,8 +660,7 @@ def _gpu_count():
 
 def _network_jobs_on_cpu():
     """Whether the network jobs run on the CPU: config `device` cpu, or auto without a GPU."""
-    device = config.get("device", "auto")
-    return device == "cpu" or (device == "auto" and not _gpu_count())
+    return DEVICE == "cpu" or (DEVICE == "auto" and not _gpu_count())
 
 
 def _before_any_job():
@@ -705,9 +687,8 @@ def _before_any_job():
     if not _network_jobs_on_cpu():
         print(describe(work, GPU_RATE, "on one GPU"), file=sys.stderr)
         return
-    device = config.get("device", "auto")
     estimate = describe(work, CPU_RATE, "on this machine's CPU")
-    if device == "cpu" or not exceeds_cpu_limit(work):
+    if DEVICE == "cpu" or not exceeds_cpu_limit(work):
         print(estimate, file=sys.stderr)
         return
     message = (
@@ -725,4 +706,7 @@ def _before_any_job():
 
 
 sys.path.insert(0, str(ROOT))  # the ddpm package of this checkout
+# The helpers this process starts (GPU monitor, MPS watcher, run summary) import the same package.
+from ddpm.processes import env_with_package
+
 _before_any_job()
