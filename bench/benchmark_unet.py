@@ -24,7 +24,7 @@ time to draw 10,000 MNIST samples with the model of the ``mnist_uncond`` experim
 with DPM-Solver++ 20 steps against DDIM 100, after compilation, through ``ddpm.samplers.generate``.
 
 Usage: python bench/benchmark_unet.py [--json out.json] [--skip-diffusers] [--batches 128 256]
-       [--group-norm channels-last]   # our column with GroupNorm on the NHWC memory (a candidate lever)
+       [--group-norm fused]   # our column with another model.group_norm (ddpm.models.layers.GROUP_NORM_CLASSES)
        python bench/benchmark_unet.py --quick --device cpu   # a tiny end-to-end check of the harness
 Where one command may run only minutes, measure in parts (same machine, one process each) and merge:
        python bench/benchmark_unet.py --parts train --columns eager compiled graphs --batches 128 --json a.json
@@ -58,6 +58,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, SamplerConfig, from_dict
 from ddpm.factory import build_diffusion, build_model
 from ddpm.io import write_json
+from ddpm.models.layers import GROUP_NORMS
 from ddpm.runtime import autocast, mark_step, maybe_compile, memory_format, place, resolve_device, uses_bf16
 from ddpm.samplers import generate, use_sampling_graphs
 from ddpm.training.ema import EMA
@@ -90,7 +91,7 @@ class UNetSpec:
     attention_resolutions: tuple[int, ...]  # feature-map heights with self-attention
     size: int = 32
     channels: int = 3
-    channels_last_group_norm: bool = False  # ours only: ddpm.models.layers.ChannelsLastGroupNorm
+    group_norm: str = "standard"  # ours only: model.group_norm (ddpm.models.layers.GROUP_NORM_CLASSES)
 
     def ours(self) -> torch.nn.Module:
         config = ModelConfig(
@@ -99,7 +100,7 @@ class UNetSpec:
             num_res_blocks=self.num_res_blocks,
             attention_resolutions=self.attention_resolutions,
             dropout=0.1,
-            group_norm="channels_last" if self.channels_last_group_norm else "standard",
+            group_norm=self.group_norm,
         )
         return build_model(config, DataSpec(self.channels, (self.size, self.size)))
 
@@ -356,7 +357,7 @@ def run(settings: Settings, columns: list[str], parts: list[str], config_path: P
     report: dict = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "torch": torch.__version__,
-        "ours_group_norm": "channels-last" if spec.channels_last_group_norm else "standard",
+        "ours_group_norm": spec.group_norm,
         "peak_flops": matmul_peak(device, quick),
     }
     print(f"{report['device']}; torch {torch.__version__}; measured matmul peak {report['peak_flops'] / 1e12:.1f} TFLOP/s", flush=True)
@@ -445,7 +446,8 @@ def merge_reports(reports: list[dict]) -> dict:
 def print_table(report: dict) -> None:
     columns = [c for c in (*DIFFUSERS_COLUMNS, OURS) if any(c in cells for cells in report["rows"].values())]
     peak = report["peak_flops"]
-    variant = " (ours with ChannelsLastGroupNorm)" if report.get("ours_group_norm") == "channels-last" else ""
+    group_norm = report.get("ours_group_norm", "standard")
+    variant = f" (ours with model.group_norm: {group_norm})" if group_norm != "standard" else ""
     print(f"\n{report['device']}, torch {report['torch']}{variant}: images/s; ratio = ours / the best diffusers column")
     print("| " + " | ".join(["images/s", *columns, "ours / best diffusers", "ours MFU"]) + " |")
     print("|---|" + "---:|" * (len(columns) + 2))
@@ -499,8 +501,8 @@ def main() -> None:
     parser.add_argument("--batches", type=int, nargs="+", help="training batch sizes (default 128 256; quick: 8 16)")
     parser.add_argument("--graph-mode", default="reduce-overhead", choices=["reduce-overhead", "max-autotune"], help="diffusers' CUDA-graph column")
     parser.add_argument(
-        "--group-norm", choices=["standard", "channels-last"], default="standard",
-        help="our CIFAR-10 U-Net's GroupNorm: nn.GroupNorm (the model's), or ChannelsLastGroupNorm (a candidate lever)",
+        "--group-norm", choices=GROUP_NORMS, default="standard",
+        help="our CIFAR-10 U-Net's model.group_norm (default: the model's default, standard)",
     )
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="where the MNIST model's settings come from")
     parser.add_argument("--experiment", default="mnist_uncond")
@@ -522,7 +524,7 @@ def main() -> None:
         sizes.update(mnist_images=10_000, small_batch=16, small_batch_images=256)
     if args.batches:
         sizes["train_batches"] = tuple(args.batches)
-    sizes["spec"] = dataclasses.replace(sizes["spec"], channels_last_group_norm=args.group_norm == "channels-last")
+    sizes["spec"] = dataclasses.replace(sizes["spec"], group_norm=args.group_norm)
     settings = Settings(device=device, graph_mode=args.graph_mode, **sizes)
     columns = [COLUMN_NAMES[c] for c in args.columns] if args.columns else [*DIFFUSERS_COLUMNS, OURS]
     if args.skip_diffusers:

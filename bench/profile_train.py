@@ -20,7 +20,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from ddpm.diffusion import GaussianDiffusion
-from ddpm.models.layers import use_channels_last_group_norm
+from ddpm.models.layers import use_group_norm
 from ddpm.models.unet import UNet
 from ddpm.runtime import deterministic_kernels
 from ddpm.schedules import NoiseSchedule
@@ -34,7 +34,7 @@ def build(dropout=0.1, attention=(16,), channels_last_group_norm=False):
 
     def make():
         model = UNet(3, (32, 32), 128, (1, 2, 2, 2), 2, attention, dropout=dropout)
-        return use_channels_last_group_norm(model) if channels_last_group_norm else model
+        return use_group_norm(model, "channels_last") if channels_last_group_norm else model
 
     return make
 

@@ -35,7 +35,7 @@ class ModelConfig:
     text_dim: int = 128
     text_layers: int = 2
     toy_channels: tuple[int, ...] = (32, 64, 64)
-    group_norm: str = "standard"  # "standard" | "channels_last" (ddpm.models.layers.ChannelsLastGroupNorm)
+    group_norm: str = "standard"  # a key of ddpm.models.layers.GROUP_NORM_CLASSES
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from ddpm.config import DataSpec, DiffusionConfig, ModelConfig
 from ddpm.diffusion import GaussianDiffusion
 from ddpm.errors import ConfigError
 from ddpm.models.conditioning import CharTokenizer
-from ddpm.models.layers import GROUP_NORMS, use_channels_last_group_norm
+from ddpm.models.layers import GROUP_NORMS, use_group_norm
 from ddpm.models.toy_unet import ToyUNet
 from ddpm.models.unet import UNet
 from ddpm.schedules import NoiseSchedule
@@ -17,10 +17,10 @@ from ddpm.toy_diffusion import ToyDiffusion
 
 def build_model(model: ModelConfig, data: DataSpec) -> nn.Module:
     if model.group_norm not in GROUP_NORMS:
-        raise ConfigError(f"unknown model.group_norm {model.group_norm!r}; use {' or '.join(GROUP_NORMS)}")
+        raise ConfigError(f"unknown model.group_norm {model.group_norm!r}; use one of {', '.join(GROUP_NORMS)}")
     network = _build_network(model, data)
     # The same parameters either way, so a checkpoint loads into both.
-    return use_channels_last_group_norm(network) if model.group_norm == "channels_last" else network
+    return use_group_norm(network, model.group_norm)
 
 
 def _build_network(model: ModelConfig, data: DataSpec) -> nn.Module:

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from bench_scripts import load_bench_script
-from ddpm.models.layers import ChannelsLastGroupNorm
+from ddpm.models.layers import ChannelsLastGroupNorm, FusedGroupNorm
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,11 +49,11 @@ def test_parts_from_different_machines_are_refused(bench):
 
 
 def test_parts_with_different_group_norms_of_ours_are_refused_and_the_variant_is_printed(bench, capsys):
-    candidate = part({"train, batch 128": {"ours": 5000.0}}, ours_group_norm="channels-last")
+    candidate = part({"train, batch 128": {"ours": 5000.0}}, ours_group_norm="fused")
     with pytest.raises(SystemExit, match="GroupNorms of ours"):
         bench.merge_reports([part({}), candidate])
     bench.print_table(bench.merge_reports([candidate]))
-    assert "(ours with ChannelsLastGroupNorm)" in capsys.readouterr().out
+    assert "(ours with model.group_norm: fused)" in capsys.readouterr().out
 
 
 def test_the_group_norm_option_swaps_only_our_networks_norms(bench):
@@ -61,7 +61,8 @@ def test_the_group_norm_option_swaps_only_our_networks_norms(bench):
         return {type(m) for m in spec.ours().modules() if isinstance(m, torch.nn.GroupNorm)}
 
     assert kinds(bench.TINY_UNET) == {torch.nn.GroupNorm}
-    assert kinds(dataclasses.replace(bench.TINY_UNET, channels_last_group_norm=True)) == {ChannelsLastGroupNorm}
+    assert kinds(dataclasses.replace(bench.TINY_UNET, group_norm="channels_last")) == {ChannelsLastGroupNorm}
+    assert kinds(dataclasses.replace(bench.TINY_UNET, group_norm="fused")) == {FusedGroupNorm}
 
 
 def test_asking_for_the_peer_without_diffusers_is_a_clear_error_before_any_measurement():

@@ -10,7 +10,7 @@ from ddpm.config import DataSpec, ModelConfig
 from ddpm.errors import ConfigError
 from ddpm.factory import build_model, build_tokenizer
 from ddpm.models.conditioning import CharTokenizer
-from ddpm.models.layers import ChannelsLastGroupNorm, timestep_embedding, upsample_nearest_2x, use_channels_last_group_norm
+from ddpm.models.layers import ChannelsLastGroupNorm, timestep_embedding, upsample_nearest_2x, use_group_norm
 from ddpm.models.toy_unet import ToyUNet
 from ddpm.models.unet import UNet
 
@@ -131,7 +131,7 @@ def test_channels_last_group_norm_in_a_unet_keeps_its_outputs_and_weights():
     t = torch.tensor([3, 700])
     with torch.no_grad():
         before, state = model(x, t), {k: v.clone() for k, v in model.state_dict().items()}
-        swapped = use_channels_last_group_norm(model)
+        swapped = use_group_norm(model, "channels_last")
         after = swapped(x, t)
     assert swapped is model and any(type(m) is ChannelsLastGroupNorm for m in model.modules())
     assert not any(type(m) is torch.nn.GroupNorm for m in model.modules())

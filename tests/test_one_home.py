@@ -82,7 +82,7 @@ def test_schema_architectures_and_conditionings_are_built():
         build_model(ModelConfig(architecture="not-a-network"), DATA)
     with pytest.raises(ConfigError, match="unknown conditioning"):
         build_model(ModelConfig(conditioning="not-a-condition"), DATA)
-    with pytest.raises(ConfigError, match="unknown model.group_norm 'channels-last'; use standard or channels_last"):
+    with pytest.raises(ConfigError, match="unknown model.group_norm 'channels-last'; use one of standard, channels_last, fused"):
         build_model(ModelConfig(group_norm="channels-last"), DATA)
 
 

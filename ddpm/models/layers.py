@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ddpm.models.fused_group_norm import group_norm_act
+
 
 def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
     """Sinusoidal embedding of (0-based) timesteps, as in the Transformer (Vaswani et al. 2017, Sec. 3.5).
@@ -54,15 +56,46 @@ class ChannelsLastGroupNorm(nn.GroupNorm):
         return y.permute(0, 3, 1, 2)
 
 
-GROUP_NORMS = ("standard", "channels_last")  # model.group_norm: nn.GroupNorm or ChannelsLastGroupNorm
+class FusedGroupNorm(nn.GroupNorm):
+    """GroupNorm whose channels-last CUDA inputs take fused Triton kernels (:mod:`ddpm.models.fused_group_norm`).
+
+    :func:`norm_silu` hands it the SiLU and the dropout that follow it, so the three run as one pass
+    over the activation forward and two backward. Chosen by ``model.group_norm: fused``; the same
+    function as :class:`torch.nn.GroupNorm` up to rounding, but other dropout masks.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(x, silu=False)
+
+    def act(self, x: torch.Tensor, silu: bool = True, dropout: float = 0.0) -> torch.Tensor:
+        """``dropout(silu(self(x)))``; ``dropout`` is the probability of zeroing (0 in evaluation)."""
+        if self.affine:
+            weight, bias = self.weight, self.bias
+        else:
+            weight, bias = torch.ones(self.num_channels, device=x.device), torch.zeros(self.num_channels, device=x.device)
+        return group_norm_act(x, weight, bias, self.num_groups, self.eps, silu, dropout)
 
 
-def use_channels_last_group_norm(model: nn.Module) -> nn.Module:
-    """Make every :class:`torch.nn.GroupNorm` of ``model`` a :class:`ChannelsLastGroupNorm` (in place;
-    same parameters and state dict)."""
+def norm_silu(norm: nn.GroupNorm, x: torch.Tensor, dropout: nn.Dropout | None = None) -> torch.Tensor:
+    """``dropout(silu(norm(x)))``, in one fused pass where ``norm`` is a :class:`FusedGroupNorm`."""
+    if isinstance(norm, FusedGroupNorm):
+        return norm.act(x, silu=True, dropout=dropout.p if dropout is not None and dropout.training else 0.0)
+    h = F.silu(norm(x))
+    return h if dropout is None else dropout(h)
+
+
+# model.group_norm: nn.GroupNorm, ChannelsLastGroupNorm or FusedGroupNorm.
+GROUP_NORM_CLASSES = {"standard": nn.GroupNorm, "channels_last": ChannelsLastGroupNorm, "fused": FusedGroupNorm}
+GROUP_NORMS = tuple(GROUP_NORM_CLASSES)
+
+
+def use_group_norm(model: nn.Module, kind: str) -> nn.Module:
+    """Make every GroupNorm of ``model`` the ``kind`` of :data:`GROUP_NORM_CLASSES` (in place; same
+    parameters and state dict)."""
+    cls = GROUP_NORM_CLASSES[kind]
     for module in model.modules():
-        if type(module) is nn.GroupNorm:
-            module.__class__ = ChannelsLastGroupNorm
+        if isinstance(module, nn.GroupNorm):
+            module.__class__ = cls
     return model
 
 
@@ -87,9 +120,9 @@ class ResBlock(nn.Module):
         self.skip = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else nn.Identity()
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
-        h = self.conv1(F.silu(self.norm1(x)))
+        h = self.conv1(norm_silu(self.norm1, x))
         h = h + self.emb_proj(F.silu(emb))[:, :, None, None]
-        h = self.conv2(self.dropout(F.silu(self.norm2(h))))
+        h = self.conv2(norm_silu(self.norm2, h, self.dropout))
         return self.skip(x) + h
 
 
@@ -173,6 +206,17 @@ class Downsample(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(x)
+
+
+class OutputHead(nn.Sequential):
+    """GroupNorm, SiLU, convolution (Ho et al.'s output layers), the first two fused where they can be
+    (:func:`norm_silu`); an ``nn.Sequential`` for the parameters' names."""
+
+    def __init__(self, channels: int, out_channels: int):
+        super().__init__(group_norm(channels), nn.SiLU(), zero_init(nn.Conv2d(channels, out_channels, 3, padding=1)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self[2](norm_silu(self[0], x))
 
 
 def is_channels_last(x: torch.Tensor) -> bool:

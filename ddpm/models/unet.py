@@ -27,7 +27,7 @@ from torch import nn
 from ddpm.config import ModelConfig
 from ddpm.errors import ConfigError
 from ddpm.models.conditioning import ClassEmbedding, TextEncoder
-from ddpm.models.layers import AttentionBlock, Downsample, ResBlock, Upsample, group_norm, timestep_embedding, zero_init
+from ddpm.models.layers import AttentionBlock, Downsample, OutputHead, ResBlock, Upsample, timestep_embedding
 
 # The architecture's defaults are ModelConfig's: one home for them.
 _DEFAULTS = ModelConfig()
@@ -127,7 +127,7 @@ class UNet(nn.Module):
                     size = (size[0] * 2, size[1] * 2)
                 self.up.append(nn.ModuleList(blocks))
 
-        self.output = nn.Sequential(group_norm(channels), nn.SiLU(), zero_init(nn.Conv2d(channels, image_channels, 3, padding=1)))
+        self.output = OutputHead(channels, image_channels)
 
     @property
     def conditioning(self) -> str:

@@ -1,0 +1,325 @@
+"""GroupNorm, then SiLU, then dropout, in one pass over channels-last memory (Triton), and its backward.
+
+In a compiled U-Net step most of the GPU time outside the convolutions goes to GroupNorm and what
+follows it (docs/benchmarks.md): Inductor splits the normalisation into several reductions and
+pointwise passes, over NCHW copies or over NHWC memory whose groups are strided. Here a channels-last
+activation (N, H, W, C contiguous) is read in tiles of whole pixel rows, so every load is
+contiguous:
+
+* forward: one pass of per-channel sums (of ``x - k``, ``k`` the sample's first pixel, which keeps
+  ``E[(x-k)^2] - E[x-k]^2`` from cancelling when a group's mean is large against its spread), a few
+  small PyTorch ops that turn them into group statistics, and one pass that writes
+  ``dropout(silu(x_hat * w + b))``;
+* backward: one pass of per-channel sums of the gradient at the GroupNorm's output and of its
+  product with ``x_hat`` (the weight and bias gradients, and the two group means of the input
+  gradient), and one pass that writes the input gradient. The SiLU and the dropout mask are
+  recomputed from ``x`` and the seed, so nothing but ``x`` and two numbers per group is kept.
+
+The dropout mask is Philox noise (``tl.rand``) keyed by a seed drawn from PyTorch's generator on the
+device, so a seeded run draws the same masks, and the step can be captured in a CUDA graph. The
+statistics are summed in float32 in a fixed order (no atomics): the same input gives the same bits.
+
+Both directions are ``torch.library.triton_op`` operators, which ``torch.compile`` sees into, with
+the backward registered as the forward's autograd formula. Without Triton (or off channels-last
+CUDA memory) :func:`group_norm_act` computes the same function with PyTorch's own operations.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+try:
+    import triton
+    import triton.language as tl
+except ImportError:  # no Triton (e.g. macOS wheels): the PyTorch path below serves every input
+    triton = None
+
+# Elements of one tile (rows of whole pixels x all channels) in the passes that accumulate.
+_TILE_ELEMENTS = 4096
+# Work items (sample, slice of pixel rows) a pass aims for: enough to fill a GPU's SMs several times.
+_TARGET_PROGRAMS = 512
+
+
+def interpreting() -> bool:
+    """Whether Triton runs kernels in its CPU interpreter (TRITON_INTERPRET=1, as the tests set it)."""
+    return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+
+
+def fused_kernels_apply(x: Tensor) -> bool:
+    """Whether :func:`group_norm_act` takes the Triton kernels for ``x``: 4-D channels-last memory on
+    a CUDA device, or on any device while Triton interprets outside ``torch.compile`` (which cannot
+    trace the interpreter's kernels)."""
+    if triton is None or x.dim() != 4 or x.dtype not in (torch.float32, torch.bfloat16, torch.float16):
+        return False
+    if not x.is_cuda and not (interpreting() and not torch.compiler.is_compiling()):
+        return False
+    return x.is_contiguous(memory_format=torch.channels_last)
+
+
+def group_norm_act(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor,
+    num_groups: int,
+    eps: float,
+    silu: bool = True,
+    dropout: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """``F.dropout(F.silu(F.group_norm(x, num_groups, weight, bias, eps)), dropout)`` (SiLU only if
+    ``silu``; ``dropout`` is the probability of zeroing an element, 0 in evaluation).
+
+    The result has ``x``'s dtype and memory format. Channels-last inputs on CUDA take the fused
+    kernels; others the same operations in PyTorch (whose dropout draws other masks).
+    """
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    if x.shape[1] % num_groups:
+        raise ValueError(f"{x.shape[1]} channels cannot be split into {num_groups} groups")
+    if not fused_kernels_apply(x):
+        y = F.group_norm(x, num_groups, weight, bias, eps)
+        if silu:
+            y = F.silu(y)
+        return F.dropout(y, dropout) if dropout else y
+    if dropout:
+        seed = torch.randint(0, 2**31 - 1, (1,), device=x.device, generator=generator)
+    else:
+        seed = torch.zeros(1, dtype=torch.int64, device=x.device)
+    return torch.ops.ddpm.group_norm_act(x, weight, bias, seed, num_groups, eps, silu, dropout)[0]
+
+
+def _layout(x: Tensor) -> tuple[int, int, int, int, int, int]:
+    """(N, H*W, C, rows per program, tile rows, tile channels) for a channels-last (N, C, H, W) tensor."""
+    n, c, h, w = x.shape
+    pixels = h * w
+    block_c = triton.next_power_of_2(c)
+    block_rows = max(1, min(triton.next_power_of_2(pixels), _TILE_ELEMENTS // block_c))
+    splits = min(triton.cdiv(pixels, block_rows), max(1, triton.cdiv(_TARGET_PROGRAMS, n)))
+    rows_per_program = triton.cdiv(triton.cdiv(pixels, splits), block_rows) * block_rows
+    return n, pixels, c, rows_per_program, block_rows, block_c
+
+
+def _grid(n: int, pixels: int, rows_per_program: int) -> tuple[int, int]:
+    return n, triton.cdiv(pixels, rows_per_program)
+
+
+def _per_channel(values: Tensor, channels: int) -> Tensor:
+    """(N, G) -> (N, C): each group's value repeated for its channels."""
+    return values.repeat_interleave(channels // values.shape[1], dim=1)
+
+
+if triton is not None:
+
+    @triton.jit
+    def _dropout_silu_grad(g, v, scale, shift, seed, offsets, keep_prob, inv_keep, SILU: tl.constexpr, DROPOUT: tl.constexpr):
+        """Gradient at the GroupNorm's output, from the gradient ``g`` at the block's output."""
+        if DROPOUT:
+            g = tl.where(tl.rand(seed, offsets) < keep_prob, g * inv_keep, 0.0)
+        if SILU:
+            z = v * scale[None, :] + shift[None, :]
+            s = tl.sigmoid(z)
+            g = g * (s * (1.0 + z * (1.0 - s)))
+        return g
+
+    @triton.jit
+    def _forward_sums(x_ptr, sum_ptr, sumsq_ptr, pixels, channels, rows_per_program, BLOCK_ROWS: tl.constexpr, BLOCK_C: tl.constexpr):
+        """Per (sample, program, channel): sum of x - k and of (x - k)^2, k the sample's first pixel."""
+        n = tl.program_id(0)
+        program = tl.program_id(1)
+        cols = tl.arange(0, BLOCK_C)
+        col_ok = cols < channels
+        base = x_ptr + n.to(tl.int64) * pixels * channels
+        shift = tl.load(base + cols, mask=col_ok, other=0.0).to(tl.float32)
+        row0 = program * rows_per_program
+        row_end = tl.minimum(row0 + rows_per_program, pixels)
+        total = tl.zeros((BLOCK_ROWS, BLOCK_C), tl.float32)
+        total_sq = tl.zeros((BLOCK_ROWS, BLOCK_C), tl.float32)
+        for start in range(row0, row_end, BLOCK_ROWS):
+            rows = start + tl.arange(0, BLOCK_ROWS)
+            ok = (rows < row_end)[:, None] & col_ok[None, :]
+            v = tl.load(base + rows[:, None] * channels + cols[None, :], mask=ok, other=0.0).to(tl.float32)
+            d = tl.where(ok, v - shift[None, :], 0.0)
+            total += d
+            total_sq += d * d
+        out = (n * tl.num_programs(1) + program) * channels + cols
+        tl.store(sum_ptr + out, tl.sum(total, axis=0), mask=col_ok)
+        tl.store(sumsq_ptr + out, tl.sum(total_sq, axis=0), mask=col_ok)
+
+    @triton.jit
+    def _forward_apply(
+        x_ptr, y_ptr, scale_ptr, shift_ptr, seed_ptr, pixels, channels, rows_per_program, keep_prob, inv_keep,
+        SILU: tl.constexpr, DROPOUT: tl.constexpr, BLOCK_ROWS: tl.constexpr, BLOCK_C: tl.constexpr,
+    ):  # fmt: skip
+        """y = dropout(silu(x * scale + shift)), scale and shift per (sample, channel)."""
+        n = tl.program_id(0)
+        cols = tl.arange(0, BLOCK_C)
+        col_ok = cols < channels
+        offset = n.to(tl.int64) * pixels * channels
+        scale = tl.load(scale_ptr + n * channels + cols, mask=col_ok, other=0.0)
+        shift = tl.load(shift_ptr + n * channels + cols, mask=col_ok, other=0.0)
+        seed = tl.load(seed_ptr) + n
+        row0 = tl.program_id(1) * rows_per_program
+        row_end = tl.minimum(row0 + rows_per_program, pixels)
+        for start in range(row0, row_end, BLOCK_ROWS):
+            rows = start + tl.arange(0, BLOCK_ROWS)
+            ok = (rows < row_end)[:, None] & col_ok[None, :]
+            offsets = rows[:, None] * channels + cols[None, :]
+            v = tl.load(x_ptr + offset + offsets, mask=ok, other=0.0).to(tl.float32)
+            z = v * scale[None, :] + shift[None, :]
+            if SILU:
+                z = z * tl.sigmoid(z)
+            if DROPOUT:
+                z = tl.where(tl.rand(seed, offsets) < keep_prob, z * inv_keep, 0.0)
+            tl.store(y_ptr + offset + offsets, z.to(y_ptr.dtype.element_ty), mask=ok)
+
+    @triton.jit
+    def _backward_sums(
+        g_ptr, x_ptr, scale_ptr, shift_ptr, rstd_ptr, centre_ptr, seed_ptr, sum_ptr, sum_xhat_ptr,
+        pixels, channels, rows_per_program, keep_prob, inv_keep,
+        SILU: tl.constexpr, DROPOUT: tl.constexpr, BLOCK_ROWS: tl.constexpr, BLOCK_C: tl.constexpr,
+    ):  # fmt: skip
+        """Per (sample, program, channel): sums of dz and of dz * x_hat (dz: gradient at the norm's output)."""
+        n = tl.program_id(0)
+        program = tl.program_id(1)
+        cols = tl.arange(0, BLOCK_C)
+        col_ok = cols < channels
+        offset = n.to(tl.int64) * pixels * channels
+        per_channel = n * channels + cols
+        scale = tl.load(scale_ptr + per_channel, mask=col_ok, other=0.0)
+        shift = tl.load(shift_ptr + per_channel, mask=col_ok, other=0.0)
+        rstd = tl.load(rstd_ptr + per_channel, mask=col_ok, other=0.0)
+        centre = tl.load(centre_ptr + per_channel, mask=col_ok, other=0.0)
+        seed = tl.load(seed_ptr) + n
+        row0 = program * rows_per_program
+        row_end = tl.minimum(row0 + rows_per_program, pixels)
+        total = tl.zeros((BLOCK_ROWS, BLOCK_C), tl.float32)
+        total_xhat = tl.zeros((BLOCK_ROWS, BLOCK_C), tl.float32)
+        for start in range(row0, row_end, BLOCK_ROWS):
+            rows = start + tl.arange(0, BLOCK_ROWS)
+            ok = (rows < row_end)[:, None] & col_ok[None, :]
+            offsets = rows[:, None] * channels + cols[None, :]
+            v = tl.load(x_ptr + offset + offsets, mask=ok, other=0.0).to(tl.float32)
+            g = tl.load(g_ptr + offset + offsets, mask=ok, other=0.0).to(tl.float32)
+            g = _dropout_silu_grad(g, v, scale, shift, seed, offsets, keep_prob, inv_keep, SILU, DROPOUT)
+            total += g
+            total_xhat += g * ((v - centre[None, :]) * rstd[None, :])
+        out = (n * tl.num_programs(1) + program) * channels + cols
+        tl.store(sum_ptr + out, tl.sum(total, axis=0), mask=col_ok)
+        tl.store(sum_xhat_ptr + out, tl.sum(total_xhat, axis=0), mask=col_ok)
+
+    @triton.jit
+    def _backward_apply(
+        g_ptr, x_ptr, dx_ptr, scale_ptr, shift_ptr, a_ptr, b_ptr, c_ptr, seed_ptr,
+        pixels, channels, rows_per_program, keep_prob, inv_keep,
+        SILU: tl.constexpr, DROPOUT: tl.constexpr, BLOCK_ROWS: tl.constexpr, BLOCK_C: tl.constexpr,
+    ):  # fmt: skip
+        """dx = a * dz + b * x + c, with a, b, c per (sample, channel)."""
+        n = tl.program_id(0)
+        cols = tl.arange(0, BLOCK_C)
+        col_ok = cols < channels
+        offset = n.to(tl.int64) * pixels * channels
+        per_channel = n * channels + cols
+        scale = tl.load(scale_ptr + per_channel, mask=col_ok, other=0.0)
+        shift = tl.load(shift_ptr + per_channel, mask=col_ok, other=0.0)
+        a = tl.load(a_ptr + per_channel, mask=col_ok, other=0.0)
+        b = tl.load(b_ptr + per_channel, mask=col_ok, other=0.0)
+        c = tl.load(c_ptr + per_channel, mask=col_ok, other=0.0)
+        seed = tl.load(seed_ptr) + n
+        row0 = tl.program_id(1) * rows_per_program
+        row_end = tl.minimum(row0 + rows_per_program, pixels)
+        for start in range(row0, row_end, BLOCK_ROWS):
+            rows = start + tl.arange(0, BLOCK_ROWS)
+            ok = (rows < row_end)[:, None] & col_ok[None, :]
+            offsets = rows[:, None] * channels + cols[None, :]
+            v = tl.load(x_ptr + offset + offsets, mask=ok, other=0.0).to(tl.float32)
+            g = tl.load(g_ptr + offset + offsets, mask=ok, other=0.0).to(tl.float32)
+            g = _dropout_silu_grad(g, v, scale, shift, seed, offsets, keep_prob, inv_keep, SILU, DROPOUT)
+            dx = a[None, :] * g + b[None, :] * v + c[None, :]
+            tl.store(dx_ptr + offset + offsets, dx.to(dx_ptr.dtype.element_ty), mask=ok)
+
+    def _scale_shift(weight: Tensor, bias: Tensor, mean: Tensor, rstd: Tensor, channels: int) -> tuple[Tensor, Tensor]:
+        """Per (sample, channel) a, b with GroupNorm's affine output = x * a + b."""
+        scale = _per_channel(rstd, channels) * weight.float()
+        return scale.contiguous(), (bias.float() - _per_channel(mean, channels) * scale).contiguous()
+
+    @torch.library.triton_op("ddpm::group_norm_act", mutates_args=())
+    def _group_norm_act_op(
+        x: Tensor, weight: Tensor, bias: Tensor, seed: Tensor, num_groups: int, eps: float, silu: bool, dropout: float
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """(dropout(silu(group_norm(x))), mean, rstd); mean and rstd are (N, groups), float32."""
+        n, pixels, channels, rows_per_program, block_rows, block_c = _layout(x)
+        grid = _grid(n, pixels, rows_per_program)
+        sums = x.new_empty((n, grid[1], channels), dtype=torch.float32)
+        sums_sq = torch.empty_like(sums)
+        torch.library.wrap_triton(_forward_sums)[grid](x, sums, sums_sq, pixels, channels, rows_per_program, BLOCK_ROWS=block_rows, BLOCK_C=block_c)
+        # Per channel: its first pixel k, sum of x - k, sum of (x - k)^2; then about the group mean.
+        centre = x[:, :, 0, 0].float()
+        per_group = channels // num_groups
+        count = pixels * per_group
+        channel_sum = sums.sum(1)
+        mean = (centre + channel_sum / pixels).view(n, num_groups, per_group).mean(2)
+        d = _per_channel(mean, channels) - centre
+        squares = sums_sq.sum(1) - 2 * d * channel_sum + pixels * d * d
+        var = (squares.view(n, num_groups, per_group).sum(2) / count).clamp_min(0)
+        rstd = torch.rsqrt(var + eps)
+        scale, shift = _scale_shift(weight, bias, mean, rstd, channels)
+        y = torch.empty_like(x, memory_format=torch.channels_last)
+        keep_prob = 1.0 - dropout
+        torch.library.wrap_triton(_forward_apply)[grid](
+            x, y, scale, shift, seed, pixels, channels, rows_per_program, keep_prob, 1.0 / keep_prob,
+            SILU=silu, DROPOUT=dropout > 0, BLOCK_ROWS=block_rows, BLOCK_C=block_c,
+        )  # fmt: skip
+        return y, mean, rstd
+
+    @torch.library.triton_op("ddpm::group_norm_act_backward", mutates_args=())
+    def _group_norm_act_backward_op(
+        grad: Tensor, x: Tensor, weight: Tensor, bias: Tensor, mean: Tensor, rstd: Tensor, seed: Tensor,
+        silu: bool, dropout: float,
+    ) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
+        """(dx, dweight, dbias) of :func:`_group_norm_act_op` for the gradient ``grad`` of its output."""
+        n, pixels, channels, rows_per_program, block_rows, block_c = _layout(x)
+        grid = _grid(n, pixels, rows_per_program)
+        grad = grad.contiguous(memory_format=torch.channels_last)
+        num_groups = mean.shape[1]
+        scale, shift = _scale_shift(weight, bias, mean, rstd, channels)
+        rstd_c = _per_channel(rstd, channels).contiguous()
+        mean_c = _per_channel(mean, channels).contiguous()
+        sums = x.new_empty((n, grid[1], channels), dtype=torch.float32)
+        sums_xhat = torch.empty_like(sums)
+        keep_prob = 1.0 - dropout
+        flags = dict(SILU=silu, DROPOUT=dropout > 0, BLOCK_ROWS=block_rows, BLOCK_C=block_c)
+        torch.library.wrap_triton(_backward_sums)[grid](
+            grad, x, scale, shift, rstd_c, mean_c, seed, sums, sums_xhat,
+            pixels, channels, rows_per_program, keep_prob, 1.0 / keep_prob, **flags,
+        )  # fmt: skip
+        channel_sum, channel_sum_xhat = sums.sum(1), sums_xhat.sum(1)  # (N, C)
+        # dx = rstd * (w dz - mean_group(w dz) - x_hat * mean_group(w dz x_hat)), x_hat = (x - mean) rstd.
+        count = pixels * (channels // num_groups)
+        w = weight.float()
+        mean_wdz = (channel_sum * w).view(n, num_groups, -1).sum(2) / count
+        mean_wdz_xhat = (channel_sum_xhat * w).view(n, num_groups, -1).sum(2) / count
+        a = (rstd_c * w).contiguous()
+        b = _per_channel(-rstd * rstd * mean_wdz_xhat, channels).contiguous()
+        c = _per_channel(rstd * (rstd * mean * mean_wdz_xhat - mean_wdz), channels).contiguous()
+        dx = torch.empty_like(x, memory_format=torch.channels_last)
+        torch.library.wrap_triton(_backward_apply)[grid](
+            grad, x, dx, scale, shift, a, b, c, seed, pixels, channels, rows_per_program, keep_prob, 1.0 / keep_prob, **flags
+        )
+        return dx, channel_sum_xhat.sum(0).to(weight.dtype), channel_sum.sum(0).to(bias.dtype)
+
+    def _setup_context(ctx, inputs, output) -> None:
+        x, weight, bias, seed, _num_groups, _eps, silu, dropout = inputs
+        _, mean, rstd = output
+        ctx.save_for_backward(x, weight, bias, mean, rstd, seed)
+        ctx.silu, ctx.dropout = silu, dropout
+
+    def _backward(ctx, grad, _grad_mean, _grad_rstd):
+        x, weight, bias, mean, rstd, seed = ctx.saved_tensors
+        dx, dweight, dbias = torch.ops.ddpm.group_norm_act_backward(grad, x, weight, bias, mean, rstd, seed, ctx.silu, ctx.dropout)
+        return dx, dweight, dbias, None, None, None, None, None
+
+    _group_norm_act_op.register_autograd(_backward, setup_context=_setup_context)
