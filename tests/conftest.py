@@ -1,9 +1,15 @@
 """Test-wide settings and fixtures."""
 
+import os
 import socket
 
 import pytest
 import torch
+
+# Without a GPU, Triton's kernels (ddpm.models.fused_group_norm) run in its CPU interpreter; set
+# before ddpm imports them, since Triton decides when a kernel is defined.
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 from ddpm.evaluation.features import INCEPTION_WEIGHTS_ENV
 from slurm_runs import slurm_env, slurm_run  # noqa: F401 (session fixtures, shared with test_slurm.py)

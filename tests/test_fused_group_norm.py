@@ -1,0 +1,158 @@
+"""The fused GroupNorm + SiLU + dropout kernels (ddpm.models.fused_group_norm) against float64 PyTorch.
+
+Without a GPU the kernels run in Triton's interpreter (tests/conftest.py sets TRITON_INTERPRET), so
+these tests check the kernels' own code on the CPU; the shapes are small but cover several programs
+per sample, partial tiles and channel counts that are not powers of two.
+"""
+
+import dataclasses
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ddpm.config import DataSpec, ModelConfig
+from ddpm.factory import build_model
+from ddpm.models import fused_group_norm
+from ddpm.models.fused_group_norm import fused_kernels_apply, group_norm_act
+from ddpm.models.layers import FusedGroupNorm
+
+pytestmark = pytest.mark.skipif(fused_group_norm.triton is None, reason="Triton is not installed")
+
+
+def channels_last(*shape, scale=1.0, offset=0.0, dtype=torch.float32, seed=0):
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(seed)) * scale + offset
+    return x.to(dtype).contiguous(memory_format=torch.channels_last)
+
+
+def affine(channels, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return (1 + 0.5 * torch.randn(channels, generator=g)).requires_grad_(), (0.5 * torch.randn(channels, generator=g)).requires_grad_()
+
+
+def reference(x, weight, bias, groups, silu, mask=None, keep_prob=1.0):
+    """float64 PyTorch: the same function, the dropout given as a mask."""
+    y = F.group_norm(x.double(), groups, weight.double(), bias.double(), 1e-6)
+    y = F.silu(y) if silu else y
+    return y if mask is None else y * mask / keep_prob
+
+
+def grads(out, inputs, grad):
+    return torch.autograd.grad(out, inputs, grad.to(out.dtype))
+
+
+@pytest.mark.parametrize(
+    "shape, groups, silu",
+    [
+        ((2, 64, 8, 8), 32, True),  # several programs per sample (C=64: 64-row tiles)
+        ((3, 48, 5, 7), 16, False),  # 35 pixels: a partial tile; 3 channels per group
+        ((1, 96, 15, 13), 32, True),  # 96 channels: a tile padded to 128; four programs, the last partial
+        ((2, 8, 4, 4), 8, True),  # one channel per group
+    ],
+)
+def test_forward_and_gradients_match_float64_pytorch(shape, groups, silu):
+    x = channels_last(*shape, scale=2.0, offset=0.5).requires_grad_()
+    weight, bias = affine(shape[1])
+    out = group_norm_act(x, weight, bias, groups, 1e-6, silu=silu)
+    assert out.dtype == x.dtype and out.is_contiguous(memory_format=torch.channels_last)
+    expected = reference(x, weight, bias, groups, silu)
+    torch.testing.assert_close(out.double(), expected, rtol=1e-5, atol=1e-5)
+    grad = torch.randn(shape, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    got = grads(out, [x, weight, bias], grad)
+    want = grads(expected, [x, weight, bias], grad)
+    assert got[0].is_contiguous(memory_format=torch.channels_last)
+    for name, a, b in zip(("dx", "dweight", "dbias"), got, want):
+        torch.testing.assert_close(a.double(), b.double(), rtol=1e-4, atol=1e-4, msg=lambda m: f"{name}: {m}")
+
+
+def test_statistics_stay_accurate_when_the_mean_dwarfs_the_spread():
+    """Sums of x - (the sample's first pixel): E[x^2] - E[x]^2 in float32 would lose every digit of a
+    variance of 1 under a mean of 10^4 (float32 resolves 10^8 only to 8: it gives -16, 0, -8, ...).
+    What remains is float32's resolution of x and its mean near 10^4 (~1e-3)."""
+    x = channels_last(2, 32, 8, 8, offset=1e4)
+    weight, bias = torch.ones(32), torch.zeros(32)
+    out = group_norm_act(x, weight, bias, 8, 1e-6, silu=False)
+    torch.testing.assert_close(out.double(), reference(x, weight, bias, 8, False), rtol=0, atol=5e-3)
+
+
+def test_bf16_inputs_give_bf16_outputs_within_their_rounding():
+    x = channels_last(2, 64, 8, 8, scale=2.0, dtype=torch.bfloat16).requires_grad_()
+    weight, bias = affine(64)
+    out = group_norm_act(x, weight, bias, 32, 1e-6)
+    assert out.dtype == torch.bfloat16 and out.is_contiguous(memory_format=torch.channels_last)
+    expected = reference(x, weight, bias, 32, True)
+    torch.testing.assert_close(out.double(), expected, rtol=2**-7, atol=2**-7)
+    grad = torch.randn(out.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    (dx, dweight, dbias), want = grads(out, [x, weight, bias], grad), grads(expected, [x, weight, bias], grad)
+    assert dx.dtype == torch.bfloat16 and dweight.dtype == torch.float32
+    torch.testing.assert_close(dx.double(), want[0].double(), rtol=0.02, atol=0.02 * want[0].abs().max().item())
+    torch.testing.assert_close(dweight.double(), want[1].double(), rtol=0.02, atol=0.02 * want[1].abs().max().item())
+
+
+def test_dropout_zeroes_its_share_scales_the_rest_and_backpropagates_through_the_same_mask():
+    x = channels_last(4, 64, 16, 16).requires_grad_()
+    weight, bias = affine(64)
+    torch.manual_seed(7)
+    out = group_norm_act(x, weight, bias, 32, 1e-6, dropout=0.25)
+    kept = (out != 0).double()
+    assert 0.23 < 1 - kept.mean().item() < 0.27
+    expected = reference(x, weight, bias, 32, True, mask=kept, keep_prob=0.75)
+    torch.testing.assert_close(out.double(), expected, rtol=1e-5, atol=1e-5)
+    grad = torch.randn(out.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    for a, b in zip(grads(out, [x, weight, bias], grad), grads(expected, [x, weight, bias], grad)):
+        torch.testing.assert_close(a.double(), b.double(), rtol=1e-4, atol=1e-4)
+
+
+def test_a_seeded_generator_draws_the_same_masks_and_another_seed_others():
+    x = channels_last(2, 32, 8, 8)
+    weight, bias = affine(32)
+
+    def masks(seed):
+        return group_norm_act(x, weight, bias, 8, 1e-6, dropout=0.5, generator=torch.Generator().manual_seed(seed)) != 0
+
+    assert torch.equal(masks(1), masks(1))
+    assert not torch.equal(masks(1), masks(2))
+    # Different samples of one batch draw different masks (the seed is offset by the sample).
+    same_image = x[:1].expand(2, -1, -1, -1).contiguous(memory_format=torch.channels_last)
+    out = group_norm_act(same_image, weight, bias, 8, 1e-6, dropout=0.5, generator=torch.Generator().manual_seed(1))
+    assert not torch.equal(out[0] != 0, out[1] != 0)
+
+
+def test_the_same_input_gives_the_same_bits():
+    x = channels_last(3, 96, 15, 13).requires_grad_()
+    weight, bias = affine(96)
+    runs = []
+    for _ in range(2):
+        out = group_norm_act(x, weight, bias, 32, 1e-6)
+        runs.append((out, *torch.autograd.grad(out.square().sum(), [x, weight, bias])))
+    assert all(torch.equal(a, b) for a, b in zip(*runs))
+
+
+def test_other_layouts_take_pytorchs_operations():
+    x = torch.randn(2, 16, 4, 4)  # NCHW
+    weight, bias = affine(16)
+    assert not fused_kernels_apply(x) and fused_kernels_apply(x.contiguous(memory_format=torch.channels_last))
+    torch.testing.assert_close(group_norm_act(x, weight, bias, 4, 1e-6), F.silu(F.group_norm(x, 4, weight, bias, 1e-6)))
+
+
+@pytest.mark.parametrize("dropout, groups, message", [(1.0, 4, "dropout must be in"), (0.1, 5, "cannot be split into 5 groups")])
+def test_bad_arguments_are_errors(dropout, groups, message):
+    with pytest.raises(ValueError, match=message):
+        group_norm_act(channels_last(1, 16, 2, 2), torch.ones(16), torch.zeros(16), groups, 1e-6, dropout=dropout)
+
+
+def test_a_unet_with_fused_group_norms_gives_the_standard_outputs_and_loads_its_checkpoints():
+    data = DataSpec(image_channels=1, image_size=(16, 16))
+    config = ModelConfig(base_channels=32, channel_mult=(1, 2), num_res_blocks=1, attention_resolutions=(8,), dropout=0.1)
+    torch.manual_seed(0)
+    standard = build_model(config, data).eval().to(memory_format=torch.channels_last)
+    fused = build_model(dataclasses.replace(config, group_norm="fused"), data).to(memory_format=torch.channels_last)
+    assert {type(m) for m in fused.modules() if isinstance(m, torch.nn.GroupNorm)} == {FusedGroupNorm}
+    fused.load_state_dict(standard.state_dict())
+    x = channels_last(2, 1, 16, 16)
+    t = torch.tensor([5, 900])
+    with torch.no_grad():
+        torch.testing.assert_close(fused.eval()(x, t), standard(x, t), rtol=1e-4, atol=1e-5)
+    # Training mode: the dropout runs in the kernels, and the loss backpropagates to every parameter.
+    fused.train()(x, t).square().mean().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in fused.parameters() if p.requires_grad)
