@@ -28,13 +28,12 @@ from ddpm.schedules import NoiseSchedule
 BATCH = 128
 
 
-def build(dropout=0.1, attention=(16,), channels_last_group_norm=False):
+def build(dropout=0.1, attention=(16,), group_norm="standard"):
     """The CIFAR-10 U-Net of Ho et al. (35.7M parameters), with the variant's dropout, attention and
-    GroupNorm."""
+    GroupNorm (a model.group_norm kind)."""
 
     def make():
-        model = UNet(3, (32, 32), 128, (1, 2, 2, 2), 2, attention, dropout=dropout)
-        return use_group_norm(model, "channels_last") if channels_last_group_norm else model
+        return use_group_norm(UNet(3, (32, 32), 128, (1, 2, 2, 2), 2, attention, dropout=dropout), group_norm)
 
     return make
 
@@ -83,6 +82,7 @@ KERNEL_KINDS = (
     ("convolutions, matmuls, attention (cuDNN, cuBLAS)", r"xmma|cutlass|cudnn|implicit_gemm|nvjet|gemm|sdpa|flash"),
     ("layout copies (ATen copy kernels)", r"direct_copy|Memcpy"),
     ("optimizer", r"multi_tensor|FusedAdam"),
+    ("fused GroupNorm kernels (ddpm.models.fused_group_norm)", r"^_forward_|^_backward_"),
     ("Inductor kernels with dropout", r"^triton.*dropout"),
     ("Inductor kernels with GroupNorm", r"^triton.*group_norm"),
     ("other Inductor kernels", r"^triton"),
@@ -104,8 +104,10 @@ VARIANTS = {
     "eager-bf16-cl": dict(build=build(), compile_mode=None),
     "default": dict(build=build(), compile_mode="default"),
     "deterministic": dict(build=build(), compile_mode="default", deterministic=True),
-    "nhwc-groupnorm": dict(build=build(channels_last_group_norm=True), compile_mode="default"),
-    "nhwc-groupnorm-deterministic": dict(build=build(channels_last_group_norm=True), compile_mode="default", deterministic=True),
+    "nhwc-groupnorm": dict(build=build(group_norm="channels_last"), compile_mode="default"),
+    "nhwc-groupnorm-deterministic": dict(build=build(group_norm="channels_last"), compile_mode="default", deterministic=True),
+    "fused-groupnorm": dict(build=build(group_norm="fused"), compile_mode="default"),
+    "fused-groupnorm-reduce-overhead": dict(build=build(group_norm="fused"), compile_mode="reduce-overhead"),
     "no-dropout": dict(build=build(dropout=0.0), compile_mode="default"),
     "no-attention": dict(build=build(attention=()), compile_mode="default"),
     "max-autotune-no-cudagraphs": dict(build=build(), compile_mode="max-autotune-no-cudagraphs"),

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from bench_scripts import load_bench_script
-from ddpm.models.layers import ChannelsLastGroupNorm
+from ddpm.models.layers import ChannelsLastGroupNorm, FusedGroupNorm
 
 
 @pytest.fixture(scope="module")
@@ -12,7 +12,8 @@ def bench():
     return load_bench_script("profile_train")
 
 
-def test_the_variant_swaps_every_group_norm(bench):
-    model = bench.build(channels_last_group_norm=True)()
+@pytest.mark.parametrize("variant, kind", [("nhwc-groupnorm", ChannelsLastGroupNorm), ("fused-groupnorm", FusedGroupNorm), ("default", torch.nn.GroupNorm)])
+def test_the_variant_swaps_every_group_norm(bench, variant, kind):
+    model = bench.VARIANTS[variant]["build"]()
     norms = [m for m in model.modules() if isinstance(m, torch.nn.GroupNorm)]
-    assert norms and all(type(m) is ChannelsLastGroupNorm for m in norms)
+    assert norms and all(type(m) is kind for m in norms)
