@@ -30,9 +30,10 @@ def affine(channels, seed=1):
     return (1 + 0.5 * torch.randn(channels, generator=g)).requires_grad_(), (0.5 * torch.randn(channels, generator=g)).requires_grad_()
 
 
-def reference(x, weight, bias, groups, silu, mask=None, keep_prob=1.0):
+def reference(x, weight, bias, groups, silu, mask=None, keep_prob=1.0, shift=None):
     """float64 PyTorch: the same function, the dropout given as a mask."""
-    y = F.group_norm(x.double(), groups, weight.double(), bias.double(), 1e-6)
+    x = x.double() if shift is None else x.double() + shift.double()[:, :, None, None]
+    y = F.group_norm(x, groups, weight.double(), bias.double(), 1e-6)
     y = F.silu(y) if silu else y
     return y if mask is None else y * mask / keep_prob
 
@@ -62,6 +63,19 @@ def test_forward_and_gradients_match_float64_pytorch(shape, groups, silu):
     want = grads(expected, [x, weight, bias], grad)
     assert got[0].is_contiguous(memory_format=torch.channels_last)
     for name, a, b in zip(("dx", "dweight", "dbias"), got, want):
+        torch.testing.assert_close(a.double(), b.double(), rtol=1e-4, atol=1e-4, msg=lambda m: f"{name}: {m}")
+
+
+def test_a_shift_per_sample_and_channel_is_added_before_the_norm_and_gets_its_gradient():
+    x = channels_last(3, 64, 9, 7, scale=2.0).requires_grad_()
+    weight, bias = affine(64)
+    shift = (3 * torch.randn(3, 64, generator=torch.Generator().manual_seed(5))).requires_grad_()
+    out = group_norm_act(x, weight, bias, 16, 1e-6, shift=shift)
+    expected = reference(x, weight, bias, 16, True, shift=shift)
+    torch.testing.assert_close(out.double(), expected, rtol=1e-5, atol=1e-5)
+    grad = torch.randn(out.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(6))
+    got, want = grads(out, [x, weight, bias, shift], grad), grads(expected, [x, weight, bias, shift], grad)
+    for name, a, b in zip(("dx", "dweight", "dbias", "dshift"), got, want):
         torch.testing.assert_close(a.double(), b.double(), rtol=1e-4, atol=1e-4, msg=lambda m: f"{name}: {m}")
 
 
@@ -135,10 +149,13 @@ def test_other_layouts_take_pytorchs_operations():
     torch.testing.assert_close(group_norm_act(x, weight, bias, 4, 1e-6), F.silu(F.group_norm(x, 4, weight, bias, 1e-6)))
 
 
-@pytest.mark.parametrize("dropout, groups, message", [(1.0, 4, "dropout must be in"), (0.1, 5, "cannot be split into 5 groups")])
-def test_bad_arguments_are_errors(dropout, groups, message):
+@pytest.mark.parametrize(
+    "dropout, groups, shift, message",
+    [(1.0, 4, None, "dropout must be in"), (0.1, 5, None, "cannot be split into 5 groups"), (0.0, 4, torch.zeros(16), r"shift must be \(N, C\) = \(1, 16\)")],
+)
+def test_bad_arguments_are_errors(dropout, groups, shift, message):
     with pytest.raises(ValueError, match=message):
-        group_norm_act(channels_last(1, 16, 2, 2), torch.ones(16), torch.zeros(16), groups, 1e-6, dropout=dropout)
+        group_norm_act(channels_last(1, 16, 2, 2), torch.ones(16), torch.zeros(16), groups, 1e-6, dropout=dropout, shift=shift)
 
 
 def test_a_unet_with_fused_group_norms_gives_the_standard_outputs_and_loads_its_checkpoints():

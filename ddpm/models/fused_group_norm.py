@@ -68,19 +68,27 @@ def group_norm_act(
     eps: float,
     silu: bool = True,
     dropout: float = 0.0,
+    shift: Tensor | None = None,
     generator: torch.Generator | None = None,
 ) -> Tensor:
-    """``F.dropout(F.silu(F.group_norm(x, num_groups, weight, bias, eps)), dropout)`` (SiLU only if
-    ``silu``; ``dropout`` is the probability of zeroing an element, 0 in evaluation).
+    """``F.dropout(F.silu(F.group_norm(x + shift, num_groups, weight, bias, eps)), dropout)`` (SiLU
+    only if ``silu``; ``dropout`` is the probability of zeroing an element, 0 in evaluation;
+    ``shift``, if given, is (N, C): a value per sample and channel, such as a residual block's
+    projection of the timestep embedding).
 
     The result has ``x``'s dtype and memory format. Channels-last inputs on CUDA take the fused
-    kernels; others the same operations in PyTorch (whose dropout draws other masks).
+    kernels; others the same operations in PyTorch (whose dropout draws other masks). The fused
+    kernels add ``shift`` in float32 without materialising ``x + shift``.
     """
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
     if x.shape[1] % num_groups:
         raise ValueError(f"{x.shape[1]} channels cannot be split into {num_groups} groups")
+    if shift is not None and shift.shape != x.shape[:2]:
+        raise ValueError(f"shift must be (N, C) = {tuple(x.shape[:2])}, got {tuple(shift.shape)}")
     if not fused_kernels_apply(x):
+        if shift is not None:
+            x = x + shift[:, :, None, None]
         y = F.group_norm(x, num_groups, weight, bias, eps)
         if silu:
             y = F.silu(y)
@@ -89,7 +97,7 @@ def group_norm_act(
         seed = torch.randint(0, 2**31 - 1, (1,), device=x.device, generator=generator)
     else:
         seed = torch.zeros(1, dtype=torch.int64, device=x.device)
-    return torch.ops.ddpm.group_norm_act(x, weight, bias, seed, num_groups, eps, silu, dropout)[0]
+    return torch.ops.ddpm.group_norm_act(x, weight, bias, shift, seed, num_groups, eps, silu, dropout)[0]
 
 
 def _layout(x: Tensor) -> tuple[int, int, int, int, int, int]:
@@ -241,23 +249,30 @@ if triton is not None:
             dx = a[None, :] * g + b[None, :] * v + c[None, :]
             tl.store(dx_ptr + offset + offsets, dx.to(dx_ptr.dtype.element_ty), mask=ok)
 
-    def _scale_shift(weight: Tensor, bias: Tensor, mean: Tensor, rstd: Tensor, channels: int) -> tuple[Tensor, Tensor]:
-        """Per (sample, channel) a, b with GroupNorm's affine output = x * a + b."""
-        scale = _per_channel(rstd, channels) * weight.float()
-        return scale.contiguous(), (bias.float() - _per_channel(mean, channels) * scale).contiguous()
+    def _scale_shift(weight: Tensor, bias: Tensor, mean: Tensor, rstd: Tensor, shift: Tensor | None) -> tuple[Tensor, Tensor]:
+        """Per (sample, channel) a, b with GroupNorm's affine output of x + shift = x * a + b."""
+        scale = _per_channel(rstd, weight.shape[0]) * weight.float()
+        offset = bias.float() - _per_channel(mean, weight.shape[0]) * scale
+        if shift is not None:
+            offset = offset + shift.float() * scale
+        return scale.contiguous(), offset.contiguous()
 
     @torch.library.triton_op("ddpm::group_norm_act", mutates_args=())
     def _group_norm_act_op(
-        x: Tensor, weight: Tensor, bias: Tensor, seed: Tensor, num_groups: int, eps: float, silu: bool, dropout: float
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        """(dropout(silu(group_norm(x))), mean, rstd); mean and rstd are (N, groups), float32."""
+        x: Tensor, weight: Tensor, bias: Tensor, shift: Tensor | None, seed: Tensor, num_groups: int, eps: float, silu: bool, dropout: float
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """(dropout(silu(group_norm(x + shift))), mean, rstd, deviation): mean and rstd (N, groups) of
+        x + shift, deviation (N, C) the sum over pixels of x + shift - mean; float32."""
         n, pixels, channels, rows_per_program, block_rows, block_c = _layout(x)
         grid = _grid(n, pixels, rows_per_program)
         sums = x.new_empty((n, grid[1], channels), dtype=torch.float32)
         sums_sq = torch.empty_like(sums)
         torch.library.wrap_triton(_forward_sums)[grid](x, sums, sums_sq, pixels, channels, rows_per_program, BLOCK_ROWS=block_rows, BLOCK_C=block_c)
         # Per channel: its first pixel k, sum of x - k, sum of (x - k)^2; then about the group mean.
+        # A shift per channel moves k with x and leaves those sums as they are.
         centre = x[:, :, 0, 0].float()
+        if shift is not None:
+            centre = centre + shift.float()
         per_group = channels // num_groups
         count = pixels * per_group
         channel_sum = sums.sum(1)
@@ -266,60 +281,73 @@ if triton is not None:
         squares = sums_sq.sum(1) - 2 * d * channel_sum + pixels * d * d
         var = (squares.view(n, num_groups, per_group).sum(2) / count).clamp_min(0)
         rstd = torch.rsqrt(var + eps)
-        scale, shift = _scale_shift(weight, bias, mean, rstd, channels)
+        scale, offset = _scale_shift(weight, bias, mean, rstd, shift)
         y = torch.empty_like(x, memory_format=torch.channels_last)
         keep_prob = 1.0 - dropout
         torch.library.wrap_triton(_forward_apply)[grid](
-            x, y, scale, shift, seed, pixels, channels, rows_per_program, keep_prob, 1.0 / keep_prob,
+            x, y, scale, offset, seed, pixels, channels, rows_per_program, keep_prob, 1.0 / keep_prob,
             SILU=silu, DROPOUT=dropout > 0, BLOCK_ROWS=block_rows, BLOCK_C=block_c,
         )  # fmt: skip
-        return y, mean, rstd
+        return y, mean, rstd, channel_sum - pixels * d
 
     @torch.library.triton_op("ddpm::group_norm_act_backward", mutates_args=())
     def _group_norm_act_backward_op(
-        grad: Tensor, x: Tensor, weight: Tensor, bias: Tensor, mean: Tensor, rstd: Tensor, seed: Tensor,
-        silu: bool, dropout: float,
-    ) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
-        """(dx, dweight, dbias) of :func:`_group_norm_act_op` for the gradient ``grad`` of its output."""
+        grad: Tensor, x: Tensor, weight: Tensor, bias: Tensor, shift: Tensor | None, mean: Tensor, rstd: Tensor,
+        deviation: Tensor, seed: Tensor, silu: bool, dropout: float,
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:  # fmt: skip
+        """(dx, dweight, dbias, dshift) of :func:`_group_norm_act_op` for the gradient ``grad`` of its
+        output (dshift: zeros without a shift)."""
         n, pixels, channels, rows_per_program, block_rows, block_c = _layout(x)
         grid = _grid(n, pixels, rows_per_program)
         grad = grad.contiguous(memory_format=torch.channels_last)
         num_groups = mean.shape[1]
-        scale, shift = _scale_shift(weight, bias, mean, rstd, channels)
+        scale, offset = _scale_shift(weight, bias, mean, rstd, shift)
         rstd_c = _per_channel(rstd, channels).contiguous()
-        mean_c = _per_channel(mean, channels).contiguous()
+        # x_hat = (x + shift - mean) * rstd: the kernels see x, centred at mean - shift.
+        centre = _per_channel(mean, channels)
+        if shift is not None:
+            centre = centre - shift.float()
+        centre = centre.contiguous()
         sums = x.new_empty((n, grid[1], channels), dtype=torch.float32)
         sums_xhat = torch.empty_like(sums)
         keep_prob = 1.0 - dropout
         flags = dict(SILU=silu, DROPOUT=dropout > 0, BLOCK_ROWS=block_rows, BLOCK_C=block_c)
         torch.library.wrap_triton(_backward_sums)[grid](
-            grad, x, scale, shift, rstd_c, mean_c, seed, sums, sums_xhat,
+            grad, x, scale, offset, rstd_c, centre, seed, sums, sums_xhat,
             pixels, channels, rows_per_program, keep_prob, 1.0 / keep_prob, **flags,
         )  # fmt: skip
         channel_sum, channel_sum_xhat = sums.sum(1), sums_xhat.sum(1)  # (N, C)
-        # dx = rstd * (w dz - mean_group(w dz) - x_hat * mean_group(w dz x_hat)), x_hat = (x - mean) rstd.
+        # dx = rstd * (w dz - mean_group(w dz) - x_hat * mean_group(w dz x_hat)), x_hat = (x - mean) rstd,
+        # written as a * dz + b * x + c per (sample, channel).
         count = pixels * (channels // num_groups)
         w = weight.float()
         mean_wdz = (channel_sum * w).view(n, num_groups, -1).sum(2) / count
         mean_wdz_xhat = (channel_sum_xhat * w).view(n, num_groups, -1).sum(2) / count
-        a = (rstd_c * w).contiguous()
-        b = _per_channel(-rstd * rstd * mean_wdz_xhat, channels).contiguous()
-        c = _per_channel(rstd * (rstd * mean * mean_wdz_xhat - mean_wdz), channels).contiguous()
+        a = rstd_c * w
+        b = _per_channel(-rstd * rstd * mean_wdz_xhat, channels)
+        c = _per_channel(rstd * (rstd * mean * mean_wdz_xhat - mean_wdz), channels)
+        # dshift = the sum over pixels of dx = a * sum(dz) + b * sum(x + shift - mean) - rstd * mean_group(w dz)
+        # * pixels (the last two terms from b * (x + shift) + c, regrouped to avoid cancellation).
+        dshift = a * channel_sum + b * deviation - _per_channel(rstd * mean_wdz, channels) * pixels
+        if shift is not None:
+            c = c + b * shift.float()
         dx = torch.empty_like(x, memory_format=torch.channels_last)
         torch.library.wrap_triton(_backward_apply)[grid](
-            grad, x, dx, scale, shift, a, b, c, seed, pixels, channels, rows_per_program, keep_prob, 1.0 / keep_prob, **flags
+            grad, x, dx, scale, offset, a.contiguous(), b.contiguous(), c.contiguous(), seed, pixels, channels, rows_per_program, keep_prob, 1.0 / keep_prob, **flags
         )
-        return dx, channel_sum_xhat.sum(0).to(weight.dtype), channel_sum.sum(0).to(bias.dtype)
+        return dx, channel_sum_xhat.sum(0).to(weight.dtype), channel_sum.sum(0).to(bias.dtype), dshift
 
     def _setup_context(ctx, inputs, output) -> None:
-        x, weight, bias, seed, _num_groups, _eps, silu, dropout = inputs
-        _, mean, rstd = output
-        ctx.save_for_backward(x, weight, bias, mean, rstd, seed)
+        x, weight, bias, shift, seed, _num_groups, _eps, silu, dropout = inputs
+        _, mean, rstd, deviation = output
+        ctx.save_for_backward(x, weight, bias, shift, mean, rstd, deviation, seed)
         ctx.silu, ctx.dropout = silu, dropout
 
-    def _backward(ctx, grad, _grad_mean, _grad_rstd):
-        x, weight, bias, mean, rstd, seed = ctx.saved_tensors
-        dx, dweight, dbias = torch.ops.ddpm.group_norm_act_backward(grad, x, weight, bias, mean, rstd, seed, ctx.silu, ctx.dropout)
-        return dx, dweight, dbias, None, None, None, None, None
+    def _backward(ctx, grad, _grad_mean, _grad_rstd, _grad_deviation):
+        x, weight, bias, shift, mean, rstd, deviation, seed = ctx.saved_tensors
+        dx, dweight, dbias, dshift = torch.ops.ddpm.group_norm_act_backward(
+            grad, x, weight, bias, shift, mean, rstd, deviation, seed, ctx.silu, ctx.dropout
+        )
+        return dx, dweight, dbias, None if shift is None else dshift.to(shift.dtype), None, None, None, None, None
 
     _group_norm_act_op.register_autograd(_backward, setup_context=_setup_context)

@@ -67,19 +67,24 @@ class FusedGroupNorm(nn.GroupNorm):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(x, silu=False)
 
-    def act(self, x: torch.Tensor, silu: bool = True, dropout: float = 0.0) -> torch.Tensor:
-        """``dropout(silu(self(x)))``; ``dropout`` is the probability of zeroing (0 in evaluation)."""
+    def act(self, x: torch.Tensor, silu: bool = True, dropout: float = 0.0, shift: torch.Tensor | None = None) -> torch.Tensor:
+        """``dropout(silu(self(x + shift)))``; ``dropout`` is the probability of zeroing (0 in
+        evaluation), ``shift`` (N, C) a value per sample and channel."""
         if self.affine:
             weight, bias = self.weight, self.bias
         else:
             weight, bias = torch.ones(self.num_channels, device=x.device), torch.zeros(self.num_channels, device=x.device)
-        return group_norm_act(x, weight, bias, self.num_groups, self.eps, silu, dropout)
+        return group_norm_act(x, weight, bias, self.num_groups, self.eps, silu, dropout, shift)
 
 
-def norm_silu(norm: nn.GroupNorm, x: torch.Tensor, dropout: nn.Dropout | None = None) -> torch.Tensor:
-    """``dropout(silu(norm(x)))``, in one fused pass where ``norm`` is a :class:`FusedGroupNorm`."""
+def norm_silu(norm: nn.GroupNorm, x: torch.Tensor, dropout: nn.Dropout | None = None, shift: torch.Tensor | None = None) -> torch.Tensor:
+    """``dropout(silu(norm(x + shift)))`` (``shift``: (N, C), or None), in one fused pass where
+    ``norm`` is a :class:`FusedGroupNorm`."""
     if isinstance(norm, FusedGroupNorm):
-        return norm.act(x, silu=True, dropout=dropout.p if dropout is not None and dropout.training else 0.0)
+        p = dropout.p if dropout is not None and dropout.training else 0.0
+        return norm.act(x, silu=True, dropout=p, shift=shift)
+    if shift is not None:
+        x = x + shift[:, :, None, None]
     h = F.silu(norm(x))
     return h if dropout is None else dropout(h)
 
@@ -121,8 +126,7 @@ class ResBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         h = self.conv1(norm_silu(self.norm1, x))
-        h = h + self.emb_proj(F.silu(emb))[:, :, None, None]
-        h = self.conv2(norm_silu(self.norm2, h, self.dropout))
+        h = self.conv2(norm_silu(self.norm2, h, self.dropout, shift=self.emb_proj(F.silu(emb))))
         return self.skip(x) + h
 
 
