@@ -24,9 +24,8 @@ the backward registered as the forward's autograd formula. Without Triton (or of
 CUDA memory) :func:`group_norm_act` computes the same function with PyTorch's own operations.
 """
 
-from __future__ import annotations
-
 import os
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -257,9 +256,11 @@ if triton is not None:
             offset = offset + shift.float() * scale
         return scale.contiguous(), offset.contiguous()
 
+    # torch.library reads the operators' schemas from their annotations (real types, not strings:
+    # this module does not postpone annotations).
     @torch.library.triton_op("ddpm::group_norm_act", mutates_args=())
     def _group_norm_act_op(
-        x: Tensor, weight: Tensor, bias: Tensor, shift: Tensor | None, seed: Tensor, num_groups: int, eps: float, silu: bool, dropout: float
+        x: Tensor, weight: Tensor, bias: Tensor, shift: Optional[Tensor], seed: Tensor, num_groups: int, eps: float, silu: bool, dropout: float
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """(dropout(silu(group_norm(x + shift))), mean, rstd, deviation): mean and rstd (N, groups) of
         x + shift, deviation (N, C) the sum over pixels of x + shift - mean; float32."""
@@ -292,7 +293,7 @@ if triton is not None:
 
     @torch.library.triton_op("ddpm::group_norm_act_backward", mutates_args=())
     def _group_norm_act_backward_op(
-        grad: Tensor, x: Tensor, weight: Tensor, bias: Tensor, shift: Tensor | None, mean: Tensor, rstd: Tensor,
+        grad: Tensor, x: Tensor, weight: Tensor, bias: Tensor, shift: Optional[Tensor], mean: Tensor, rstd: Tensor,
         deviation: Tensor, seed: Tensor, silu: bool, dropout: float,
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:  # fmt: skip
         """(dx, dweight, dbias, dshift) of :func:`_group_norm_act_op` for the gradient ``grad`` of its
