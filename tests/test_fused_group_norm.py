@@ -6,6 +6,9 @@ per sample, partial tiles and channel counts that are not powers of two.
 """
 
 import dataclasses
+import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -16,6 +19,7 @@ from ddpm.factory import build_model
 from ddpm.models import fused_group_norm
 from ddpm.models.fused_group_norm import fused_kernels_apply, group_norm_act
 from ddpm.models.layers import FusedGroupNorm
+from ddpm.processes import env_with_package
 
 pytestmark = pytest.mark.skipif(fused_group_norm.triton is None, reason="Triton is not installed")
 
@@ -173,3 +177,50 @@ def test_a_unet_with_fused_group_norms_gives_the_standard_outputs_and_loads_its_
     # Training mode: the dropout runs in the kernels, and the loss backpropagates to every parameter.
     fused.train()(x, t).square().mean().backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in fused.parameters() if p.requires_grad)
+
+
+# Compiles each kernel for an H100 (sm_90) with the argument types Inductor gives a user kernel
+# (Python floats as float64 scalars), without a GPU: Triton's front end and ptxas run on the CPU.
+# The interpreter (this session's TRITON_INTERPRET) would not check the types, so a child process
+# without it does the compiling.
+COMPILE_FOR_SM90 = """
+import inspect, json, sys
+import triton
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource
+from ddpm.models import fused_group_norm as kernels
+
+def signature(kernel):
+    types = {}
+    for name in inspect.signature(kernel.fn).parameters:
+        if name.isupper():
+            types[name] = "constexpr"
+        elif name == "seed_ptr":
+            types[name] = "*i64"
+        elif name in ("x_ptr", "y_ptr", "g_ptr", "dx_ptr"):
+            types[name] = "*bf16"
+        elif name.endswith("_ptr"):
+            types[name] = "*fp32"
+        else:
+            types[name] = "fp64" if name in ("keep_prob", "inv_keep") else "i32"
+    return types
+
+compiled = {}
+for name in ("_forward_sums", "_forward_apply", "_backward_sums", "_backward_apply"):
+    kernel = getattr(kernels, name)
+    constants = {"BLOCK_ROWS": 32, "BLOCK_C": 128}
+    if "SILU" in signature(kernel):
+        constants.update(SILU=True, DROPOUT=True)
+    binary = triton.compile(ASTSource(fn=kernel, signature=signature(kernel), constexprs=constants), target=GPUTarget("cuda", 90, 32))
+    compiled[name] = sorted(binary.asm)
+json.dump(compiled, sys.stdout)
+"""
+
+
+def test_the_kernels_compile_for_sm90_with_the_argument_types_inductor_passes():
+    env = {**env_with_package(), "TRITON_INTERPRET": "0"}
+    result = subprocess.run([sys.executable, "-c", COMPILE_FOR_SM90], capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    compiled = json.loads(result.stdout)
+    assert set(compiled) == {"_forward_sums", "_forward_apply", "_backward_sums", "_backward_apply"}
+    assert all("cubin" in stages for stages in compiled.values())

@@ -15,7 +15,8 @@ contiguous:
   gradient), and one pass that writes the input gradient. The SiLU and the dropout mask are
   recomputed from ``x`` and the seed, so nothing but ``x`` and two numbers per group is kept.
 
-The dropout mask is Philox noise (``tl.rand``) keyed by a seed drawn from PyTorch's generator on the
+Inductor passes Python floats to such kernels as float64 scalars, so the kernels cast the dropout
+scale to float32 before it meets a tile. The dropout mask is Philox noise (``tl.rand``) keyed by a seed drawn from PyTorch's generator on the
 device, so a seeded run draws the same masks, and the step can be captured in a CUDA graph. The
 statistics are summed in float32 in a fixed order (no atomics): the same input gives the same bits.
 
@@ -125,7 +126,7 @@ if triton is not None:
     def _dropout_silu_grad(g, v, scale, shift, seed, offsets, keep_prob, inv_keep, SILU: tl.constexpr, DROPOUT: tl.constexpr):
         """Gradient at the GroupNorm's output, from the gradient ``g`` at the block's output."""
         if DROPOUT:
-            g = tl.where(tl.rand(seed, offsets) < keep_prob, g * inv_keep, 0.0)
+            g = tl.where(tl.rand(seed, offsets) < tl.cast(keep_prob, tl.float32), g * tl.cast(inv_keep, tl.float32), 0.0)
         if SILU:
             z = v * scale[None, :] + shift[None, :]
             s = tl.sigmoid(z)
@@ -180,7 +181,7 @@ if triton is not None:
             if SILU:
                 z = z * tl.sigmoid(z)
             if DROPOUT:
-                z = tl.where(tl.rand(seed, offsets) < keep_prob, z * inv_keep, 0.0)
+                z = tl.where(tl.rand(seed, offsets) < tl.cast(keep_prob, tl.float32), z * tl.cast(inv_keep, tl.float32), 0.0)
             tl.store(y_ptr + offset + offsets, z.to(y_ptr.dtype.element_ty), mask=ok)
 
     @triton.jit
