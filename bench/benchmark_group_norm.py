@@ -71,6 +71,20 @@ def copy_bandwidth(device: torch.device) -> float:
     return 2 * src.numel() * 2 / (us * 1e-6)
 
 
+def print_kernels(title: str, step, calls: int = 5) -> None:
+    """The GPU time per call of each kernel that ``step`` launches (torch.profiler)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(calls):
+            step()
+        torch.cuda.synchronize()
+    events = [e for e in prof.key_averages() if e.device_type == torch.autograd.DeviceType.CUDA and e.self_device_time_total > 0]
+    print(f"  {title}: {sum(e.self_device_time_total for e in events) / calls:.0f} us of kernels per call")
+    for e in sorted(events, key=lambda e: -e.self_device_time_total)[:10]:
+        print(f"    {e.self_device_time_total / calls:7.1f} us {e.count // calls:3d}x {e.key[:90]}")
+
+
 def check(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> None:
     """The fused kernels against float64 PyTorch (no dropout; rounding of bf16 allowed)."""
     from ddpm.models.fused_group_norm import group_norm_act
@@ -94,6 +108,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--quick", action="store_true", help="tiny shapes, a check of the harness")
+    parser.add_argument("--shapes", type=int, nargs="+", help="rows by index into SHAPES (default: all)")
+    parser.add_argument("--profile", action="store_true", help="also list each column's kernels (torch.profiler)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     device = torch.device(args.device)
@@ -105,6 +121,8 @@ def main() -> None:
 
     torch.backends.cudnn.benchmark = True
     batch, shapes, repeats, iters = (args.batch, SHAPES, 5, 20) if not args.quick else (2, ((64, 8), (96, 4)), 1, 1)
+    if args.shapes:
+        shapes = [shapes[i] for i in args.shapes]
     dtype = torch.bfloat16
     bandwidth = copy_bandwidth(device)
 
@@ -119,6 +137,7 @@ def main() -> None:
             with torch.autocast(device.type, dtype=dtype, enabled=device.type == "cuda"):
                 return norm_silu(norm, x, dropout)
 
+        torch._dynamo.reset()  # a fresh compile per shape and kind: no recompile limit, no dynamic shapes
         return torch.compile(run, backend=backend, dynamic=False)
 
     rows = []
@@ -143,6 +162,8 @@ def main() -> None:
                 fn(x).backward(grad)
 
             row[name] = timed(step, repeats, iters, device)
+            if args.profile and device.type == "cuda":
+                print_kernels(f"{name} {tuple(row['shape'])}", step)
         moved = x.numel() * x.element_size() * 8  # forward: 2 reads + 1 write; backward: 2 x 2 reads + 1 write
         row["fused share of copy bandwidth"] = moved / (row["fused"] * 1e-6) / bandwidth
         rows.append(row)
