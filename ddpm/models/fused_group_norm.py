@@ -16,7 +16,7 @@ contiguous:
   recomputed from ``x`` and the seed, so nothing but ``x`` and two numbers per group is kept.
 
 Inductor passes Python floats to such kernels as float64 scalars, so the kernels cast the dropout
-scale to float32 before it meets a tile. The dropout mask is Philox noise (``tl.rand``) keyed by a seed drawn from PyTorch's generator on the
+scale to float32 before it meets a tile. The dropout mask is Philox noise (``tl.randint4x``) keyed by a seed drawn from PyTorch's generator on the
 device, so a seeded run draws the same masks, and the step can be captured in a CUDA graph. The
 statistics are summed in float32 in a fixed order (no atomics): the same input gives the same bits.
 
@@ -104,7 +104,7 @@ def _layout(x: Tensor) -> tuple[int, int, int, int, int, int]:
     """(N, H*W, C, rows per program, tile rows, tile channels) for a channels-last (N, C, H, W) tensor."""
     n, c, h, w = x.shape
     pixels = h * w
-    block_c = triton.next_power_of_2(c)
+    block_c = max(triton.next_power_of_2(c), 4)  # the dropout draws for channel quads
     block_rows = max(1, min(triton.next_power_of_2(pixels), _TILE_ELEMENTS // block_c))
     splits = min(triton.cdiv(pixels, block_rows), max(1, triton.cdiv(_TARGET_PROGRAMS, n)))
     rows_per_program = triton.cdiv(triton.cdiv(pixels, splits), block_rows) * block_rows
@@ -115,6 +115,14 @@ def _grid(n: int, pixels: int, rows_per_program: int) -> tuple[int, int]:
     return n, triton.cdiv(pixels, rows_per_program)
 
 
+def _like_channels_last(x: Tensor) -> Tensor:
+    """An uninitialised tensor of ``x``'s shape and dtype in channels-last memory, made as the NHWC
+    tensor it is (with ``empty_like(memory_format=...)`` Inductor wrote a copy of the empty buffer
+    before the kernel filled it: a whole pass over the activation)."""
+    n, c, h, w = x.shape
+    return x.new_empty((n, h, w, c)).permute(0, 3, 1, 2)
+
+
 def _per_channel(values: Tensor, channels: int) -> Tensor:
     """(N, G) -> (N, C): each group's value repeated for its channels."""
     return values.repeat_interleave(channels // values.shape[1], dim=1)
@@ -123,10 +131,22 @@ def _per_channel(values: Tensor, channels: int) -> Tensor:
 if triton is not None:
 
     @triton.jit
-    def _dropout_silu_grad(g, v, scale, shift, seed, offsets, keep_prob, inv_keep, SILU: tl.constexpr, DROPOUT: tl.constexpr):
+    def _dropout(z, seed, rows, keep_prob, inv_keep, BLOCK_C: tl.constexpr):
+        """``z`` (a tile of whole pixel rows) with each element kept with probability ``keep_prob`` and
+        scaled by ``inv_keep``, or zeroed. One Philox draw gives the four uniforms of four neighbouring
+        channels (a quarter of the random-number work of one draw per element, which dominated these
+        kernels); the draw's counter is the pixel row and channel quad within the sample."""
+        quads = tl.arange(0, BLOCK_C // 4)
+        r0, r1, r2, r3 = tl.randint4x(seed, rows[:, None] * (BLOCK_C // 4) + quads[None, :])
+        bits = tl.interleave(tl.interleave(r0, r2), tl.interleave(r1, r3))  # channel 4q + k takes r_k[q]
+        keep = tl.random.uint_to_uniform_float(bits) < tl.cast(keep_prob, tl.float32)
+        return tl.where(keep, z * tl.cast(inv_keep, tl.float32), 0.0)
+
+    @triton.jit
+    def _dropout_silu_grad(g, v, scale, shift, seed, rows, keep_prob, inv_keep, SILU: tl.constexpr, DROPOUT: tl.constexpr, BLOCK_C: tl.constexpr):
         """Gradient at the GroupNorm's output, from the gradient ``g`` at the block's output."""
         if DROPOUT:
-            g = tl.where(tl.rand(seed, offsets) < tl.cast(keep_prob, tl.float32), g * tl.cast(inv_keep, tl.float32), 0.0)
+            g = _dropout(g, seed, rows, keep_prob, inv_keep, BLOCK_C)
         if SILU:
             z = v * scale[None, :] + shift[None, :]
             s = tl.sigmoid(z)
@@ -181,7 +201,7 @@ if triton is not None:
             if SILU:
                 z = z * tl.sigmoid(z)
             if DROPOUT:
-                z = tl.where(tl.rand(seed, offsets) < tl.cast(keep_prob, tl.float32), z * tl.cast(inv_keep, tl.float32), 0.0)
+                z = _dropout(z, seed, rows, keep_prob, inv_keep, BLOCK_C)
             tl.store(y_ptr + offset + offsets, z.to(y_ptr.dtype.element_ty), mask=ok)
 
     @triton.jit
@@ -212,7 +232,7 @@ if triton is not None:
             offsets = rows[:, None] * channels + cols[None, :]
             v = tl.load(x_ptr + offset + offsets, mask=ok, other=0.0).to(tl.float32)
             g = tl.load(g_ptr + offset + offsets, mask=ok, other=0.0).to(tl.float32)
-            g = _dropout_silu_grad(g, v, scale, shift, seed, offsets, keep_prob, inv_keep, SILU, DROPOUT)
+            g = _dropout_silu_grad(g, v, scale, shift, seed, rows, keep_prob, inv_keep, SILU, DROPOUT, BLOCK_C)
             total += g
             total_xhat += g * ((v - centre[None, :]) * rstd[None, :])
         out = (n * tl.num_programs(1) + program) * channels + cols
@@ -245,7 +265,7 @@ if triton is not None:
             offsets = rows[:, None] * channels + cols[None, :]
             v = tl.load(x_ptr + offset + offsets, mask=ok, other=0.0).to(tl.float32)
             g = tl.load(g_ptr + offset + offsets, mask=ok, other=0.0).to(tl.float32)
-            g = _dropout_silu_grad(g, v, scale, shift, seed, offsets, keep_prob, inv_keep, SILU, DROPOUT)
+            g = _dropout_silu_grad(g, v, scale, shift, seed, rows, keep_prob, inv_keep, SILU, DROPOUT, BLOCK_C)
             dx = a[None, :] * g + b[None, :] * v + c[None, :]
             tl.store(dx_ptr + offset + offsets, dx.to(dx_ptr.dtype.element_ty), mask=ok)
 
@@ -284,7 +304,7 @@ if triton is not None:
         var = (squares.view(n, num_groups, per_group).sum(2) / count).clamp_min(0)
         rstd = torch.rsqrt(var + eps)
         scale, offset = _scale_shift(weight, bias, mean, rstd, shift)
-        y = torch.empty_like(x, memory_format=torch.channels_last)
+        y = _like_channels_last(x)
         keep_prob = 1.0 - dropout
         torch.library.wrap_triton(_forward_apply)[grid](
             x, y, scale, offset, seed, pixels, channels, rows_per_program, keep_prob, 1.0 / keep_prob,
@@ -333,7 +353,7 @@ if triton is not None:
         dshift = a * channel_sum + b * deviation - _per_channel(rstd * mean_wdz, channels) * pixels
         if shift is not None:
             c = c + b * shift.float()
-        dx = torch.empty_like(x, memory_format=torch.channels_last)
+        dx = _like_channels_last(x)
         torch.library.wrap_triton(_backward_apply)[grid](
             grad, x, dx, scale, offset, a.contiguous(), b.contiguous(), c.contiguous(), seed, pixels, channels, rows_per_program, keep_prob, 1.0 / keep_prob, **flags
         )
