@@ -131,6 +131,12 @@ def _per_channel(values: Tensor, channels: int) -> Tensor:
 if triton is not None:
 
     @triton.jit
+    def _sample_row(ptr, n, channels, BLOCK_C: tl.constexpr):
+        """Row ``n`` of a float32 (N, C) tensor of values per sample and channel, zero beyond C."""
+        cols = tl.arange(0, BLOCK_C)
+        return tl.load(ptr + n * channels + cols, mask=cols < channels, other=0.0)
+
+    @triton.jit
     def _dropout(z, seed, rows, keep_prob, inv_keep, BLOCK_C: tl.constexpr):
         """``z`` (a tile of whole pixel rows) with each element kept with probability ``keep_prob`` and
         scaled by ``inv_keep``, or zeroed. One Philox draw gives the four uniforms of four neighbouring
@@ -143,15 +149,18 @@ if triton is not None:
         return tl.where(keep, z * tl.cast(inv_keep, tl.float32), 0.0)
 
     @triton.jit
-    def _dropout_silu_grad(g, v, scale, shift, seed, rows, keep_prob, inv_keep, SILU: tl.constexpr, DROPOUT: tl.constexpr, BLOCK_C: tl.constexpr):
-        """Gradient at the GroupNorm's output, from the gradient ``g`` at the block's output."""
+    def _input_and_gradient(x_ptrs, g_ptrs, ok, scale, shift, seed, rows, keep_prob, inv_keep, SILU: tl.constexpr, DROPOUT: tl.constexpr, BLOCK_C: tl.constexpr):
+        """A tile of x and of the gradient at the GroupNorm's output, from the gradient at the block's
+        output (the SiLU and the dropout mask recomputed)."""
+        v = tl.load(x_ptrs, mask=ok, other=0.0).to(tl.float32)
+        g = tl.load(g_ptrs, mask=ok, other=0.0).to(tl.float32)
         if DROPOUT:
             g = _dropout(g, seed, rows, keep_prob, inv_keep, BLOCK_C)
         if SILU:
             z = v * scale[None, :] + shift[None, :]
             s = tl.sigmoid(z)
             g = g * (s * (1.0 + z * (1.0 - s)))
-        return g
+        return v, g
 
     @triton.jit
     def _forward_sums(x_ptr, sum_ptr, sumsq_ptr, pixels, channels, rows_per_program, BLOCK_ROWS: tl.constexpr, BLOCK_C: tl.constexpr):
@@ -187,8 +196,8 @@ if triton is not None:
         cols = tl.arange(0, BLOCK_C)
         col_ok = cols < channels
         offset = n.to(tl.int64) * pixels * channels
-        scale = tl.load(scale_ptr + n * channels + cols, mask=col_ok, other=0.0)
-        shift = tl.load(shift_ptr + n * channels + cols, mask=col_ok, other=0.0)
+        scale = _sample_row(scale_ptr, n, channels, BLOCK_C)
+        shift = _sample_row(shift_ptr, n, channels, BLOCK_C)
         seed = tl.load(seed_ptr) + n
         row0 = tl.program_id(1) * rows_per_program
         row_end = tl.minimum(row0 + rows_per_program, pixels)
@@ -216,11 +225,10 @@ if triton is not None:
         cols = tl.arange(0, BLOCK_C)
         col_ok = cols < channels
         offset = n.to(tl.int64) * pixels * channels
-        per_channel = n * channels + cols
-        scale = tl.load(scale_ptr + per_channel, mask=col_ok, other=0.0)
-        shift = tl.load(shift_ptr + per_channel, mask=col_ok, other=0.0)
-        rstd = tl.load(rstd_ptr + per_channel, mask=col_ok, other=0.0)
-        centre = tl.load(centre_ptr + per_channel, mask=col_ok, other=0.0)
+        scale = _sample_row(scale_ptr, n, channels, BLOCK_C)
+        shift = _sample_row(shift_ptr, n, channels, BLOCK_C)
+        rstd = _sample_row(rstd_ptr, n, channels, BLOCK_C)
+        centre = _sample_row(centre_ptr, n, channels, BLOCK_C)
         seed = tl.load(seed_ptr) + n
         row0 = program * rows_per_program
         row_end = tl.minimum(row0 + rows_per_program, pixels)
@@ -230,9 +238,7 @@ if triton is not None:
             rows = start + tl.arange(0, BLOCK_ROWS)
             ok = (rows < row_end)[:, None] & col_ok[None, :]
             offsets = rows[:, None] * channels + cols[None, :]
-            v = tl.load(x_ptr + offset + offsets, mask=ok, other=0.0).to(tl.float32)
-            g = tl.load(g_ptr + offset + offsets, mask=ok, other=0.0).to(tl.float32)
-            g = _dropout_silu_grad(g, v, scale, shift, seed, rows, keep_prob, inv_keep, SILU, DROPOUT, BLOCK_C)
+            v, g = _input_and_gradient(x_ptr + offset + offsets, g_ptr + offset + offsets, ok, scale, shift, seed, rows, keep_prob, inv_keep, SILU, DROPOUT, BLOCK_C)
             total += g
             total_xhat += g * ((v - centre[None, :]) * rstd[None, :])
         out = (n * tl.num_programs(1) + program) * channels + cols
@@ -250,12 +256,11 @@ if triton is not None:
         cols = tl.arange(0, BLOCK_C)
         col_ok = cols < channels
         offset = n.to(tl.int64) * pixels * channels
-        per_channel = n * channels + cols
-        scale = tl.load(scale_ptr + per_channel, mask=col_ok, other=0.0)
-        shift = tl.load(shift_ptr + per_channel, mask=col_ok, other=0.0)
-        a = tl.load(a_ptr + per_channel, mask=col_ok, other=0.0)
-        b = tl.load(b_ptr + per_channel, mask=col_ok, other=0.0)
-        c = tl.load(c_ptr + per_channel, mask=col_ok, other=0.0)
+        scale = _sample_row(scale_ptr, n, channels, BLOCK_C)
+        shift = _sample_row(shift_ptr, n, channels, BLOCK_C)
+        a = _sample_row(a_ptr, n, channels, BLOCK_C)
+        b = _sample_row(b_ptr, n, channels, BLOCK_C)
+        c = _sample_row(c_ptr, n, channels, BLOCK_C)
         seed = tl.load(seed_ptr) + n
         row0 = tl.program_id(1) * rows_per_program
         row_end = tl.minimum(row0 + rows_per_program, pixels)
@@ -263,9 +268,7 @@ if triton is not None:
             rows = start + tl.arange(0, BLOCK_ROWS)
             ok = (rows < row_end)[:, None] & col_ok[None, :]
             offsets = rows[:, None] * channels + cols[None, :]
-            v = tl.load(x_ptr + offset + offsets, mask=ok, other=0.0).to(tl.float32)
-            g = tl.load(g_ptr + offset + offsets, mask=ok, other=0.0).to(tl.float32)
-            g = _dropout_silu_grad(g, v, scale, shift, seed, rows, keep_prob, inv_keep, SILU, DROPOUT, BLOCK_C)
+            v, g = _input_and_gradient(x_ptr + offset + offsets, g_ptr + offset + offsets, ok, scale, shift, seed, rows, keep_prob, inv_keep, SILU, DROPOUT, BLOCK_C)
             dx = a[None, :] * g + b[None, :] * v + c[None, :]
             tl.store(dx_ptr + offset + offsets, dx.to(dx_ptr.dtype.element_ty), mask=ok)
 
