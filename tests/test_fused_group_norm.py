@@ -217,6 +217,7 @@ json.dump(compiled, sys.stdout)
 """
 
 
+@pytest.mark.slow  # ten seconds of compiling on 2 cores
 def test_the_kernels_compile_for_sm90_with_the_argument_types_inductor_passes():
     env = {**env_with_package(), "TRITON_INTERPRET": "0"}
     result = subprocess.run([sys.executable, "-c", COMPILE_FOR_SM90], capture_output=True, text=True, env=env, timeout=600)
