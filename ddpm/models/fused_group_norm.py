@@ -15,9 +15,10 @@ contiguous:
   gradient), and one pass that writes the input gradient. The SiLU and the dropout mask are
   recomputed from ``x`` and the seed, so nothing but ``x`` and two numbers per group is kept.
 
-Inductor passes Python floats to such kernels as float64 scalars, so the kernels cast the dropout
-scale to float32 before it meets a tile. The dropout mask is Philox noise (``tl.randint4x``) keyed by a seed drawn from PyTorch's generator on the
-device, so a seeded run draws the same masks, and the step can be captured in a CUDA graph. The
+The dropout mask is Philox noise (``tl.randint4x``, one draw per four channels) keyed by a seed
+drawn from PyTorch's generator on the device, so a seeded run draws the same masks, and the step
+can be captured in a CUDA graph. Inductor passes Python floats to such kernels as float64 scalars,
+so the kernels cast the dropout probability and scale to float32 before they meet a tile. The
 statistics are summed in float32 in a fixed order (no atomics): the same input gives the same bits.
 
 Both directions are ``torch.library.triton_op`` operators, which ``torch.compile`` sees into, with
@@ -117,8 +118,8 @@ def _grid(n: int, pixels: int, rows_per_program: int) -> tuple[int, int]:
 
 def _like_channels_last(x: Tensor) -> Tensor:
     """An uninitialised tensor of ``x``'s shape and dtype in channels-last memory, made as the NHWC
-    tensor it is (with ``empty_like(memory_format=...)`` Inductor wrote a copy of the empty buffer
-    before the kernel filled it: a whole pass over the activation)."""
+    tensor it is (with ``empty_like(memory_format=...)`` the compiled step ran one more full-size
+    kernel, named after ``empty_like``, per direction)."""
     n, c, h, w = x.shape
     return x.new_empty((n, h, w, c)).permute(0, 3, 1, 2)
 
