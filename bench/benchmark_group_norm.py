@@ -5,7 +5,7 @@ operations, in one process.
 
 Each row is one activation shape of the U-Net at batch 128 (bf16, channels-last, 32 groups,
 dropout 0.1 as in its second GroupNorm of a residual block). Columns: microseconds per forward +
-backward (CUDA events, median of repeats) of
+backward (median of repeats, the device synchronised around each) of
 
 * compiled: ``F.dropout(F.silu(F.group_norm(x)))`` under bf16 autocast, through ``torch.compile``
   (the standard model's code);
@@ -29,12 +29,13 @@ import argparse
 import copy
 import json
 import os
-import statistics
 import sys
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+
+from ddpm.runtime import seconds_per_call
 
 # The channel counts and sizes at which the CIFAR-10 U-Net (128 channels, mult 1,2,2,2) normalises.
 SHAPES = ((128, 32), (256, 32), (384, 32), (256, 16), (512, 16), (256, 8), (256, 4))
@@ -43,22 +44,11 @@ DROPOUT = 0.1
 EPS = 1e-6
 
 
-def timed(fn, repeats: int, iters: int, device: torch.device) -> float:
-    """Median microseconds per call of ``fn`` over ``repeats`` runs of ``iters`` calls."""
+def microseconds(fn, repeats: int, iters: int, device: torch.device) -> float:
+    """Median microseconds per call of ``fn`` after two warm-up calls (NaN off the GPU)."""
     fn()
     fn()
-    if device.type != "cuda":
-        return float("nan")
-    times = []
-    for _ in range(repeats):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(iters):
-            fn()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end) * 1000 / iters)
-    return statistics.median(times)
+    return seconds_per_call(fn, device, iters, repeats) * 1e6 if device.type == "cuda" else float("nan")
 
 
 def copy_bandwidth(device: torch.device) -> float:
@@ -67,7 +57,7 @@ def copy_bandwidth(device: torch.device) -> float:
         return float("nan")
     src = torch.empty(256 * 2**20, dtype=torch.bfloat16, device=device)
     dst = torch.empty_like(src)
-    us = timed(lambda: dst.copy_(src), 5, 10, device)
+    us = microseconds(lambda: dst.copy_(src), 5, 10, device)
     return 2 * src.numel() * 2 / (us * 1e-6)
 
 
@@ -161,7 +151,7 @@ def main() -> None:
             def step(fn=fn):
                 fn(x).backward(grad)
 
-            row[name] = timed(step, repeats, iters, device)
+            row[name] = microseconds(step, repeats, iters, device)
             if args.profile and device.type == "cuda":
                 print_kernels(f"{name} {tuple(row['shape'])}", step)
         moved = x.numel() * x.element_size() * 8  # forward: 2 reads + 1 write; backward: 2 x 2 reads + 1 write
@@ -170,7 +160,7 @@ def main() -> None:
         cells = " | ".join(f"{row[c]:.0f}" for c in kinds)
         print(f"| {tuple(row['shape'])} | {cells} | {row['compiled'] / row['fused']:.2f}x faster | {row['fused share of copy bandwidth']:.0%} |", flush=True)
     total = {c: sum(r[c] for r in rows) for c in kinds}
-    print(f"| all shapes | " + " | ".join(f"{total[c]:.0f}" for c in kinds) + f" | {total['compiled'] / total['fused']:.2f}x faster | |")
+    print("| all shapes | " + " | ".join(f"{total[c]:.0f}" for c in kinds) + f" | {total['compiled'] / total['fused']:.2f}x faster | |")
     if args.json:
         args.json.write_text(json.dumps({"device": str(device), "torch": torch.__version__, "copy_bandwidth": bandwidth, "rows": rows}, indent=1))
 

@@ -59,7 +59,7 @@ from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, SamplerConfig, f
 from ddpm.factory import build_diffusion, build_model
 from ddpm.io import write_json
 from ddpm.models.layers import GROUP_NORMS
-from ddpm.runtime import autocast, mark_step, maybe_compile, memory_format, place, resolve_device, uses_bf16
+from ddpm.runtime import autocast, mark_step, maybe_compile, memory_format, place, resolve_device, seconds_per_call, synchronize, uses_bf16
 from ddpm.samplers import generate, use_sampling_graphs
 from ddpm.training.ema import EMA
 
@@ -155,24 +155,6 @@ class Settings:
 
 
 # -- timing ------------------------------------------------------------------------------------
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def seconds_per_call(fn: Callable[[], object], device: torch.device, iters: int, repeats: int) -> float:
-    """Median over ``repeats`` blocks of ``iters`` calls (the caller has warmed up)."""
-    times = []
-    for _ in range(repeats):
-        synchronize(device)
-        start = time.perf_counter()
-        for _ in range(iters):
-            fn()
-        synchronize(device)
-        times.append((time.perf_counter() - start) / iters)
-    return statistics.median(times)
 
 
 def matmul_peak(device: torch.device, quick: bool) -> float:

@@ -6,7 +6,8 @@ Prints, per variant, img/s, the GPU time per step by kind of kernel and the top 
 few profiled steps. The ``deterministic`` variant runs the default one inside
 ``ddpm.runtime.deterministic_kernels`` (the trainer's default), to see what determinism costs;
 ``nhwc-groupnorm`` tries GroupNorm on the channels-last memory
-(:class:`ddpm.models.layers.ChannelsLastGroupNorm`).
+(:class:`ddpm.models.layers.ChannelsLastGroupNorm`), ``fused-groupnorm`` (and with CUDA graphs,
+``fused-groupnorm-reduce-overhead``) the fused Triton kernels (``model.group_norm: fused``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import re
-import statistics
 
 import torch
 from torch.profiler import ProfilerActivity, profile
@@ -22,7 +22,7 @@ from torch.profiler import ProfilerActivity, profile
 from ddpm.diffusion import GaussianDiffusion
 from ddpm.models.layers import use_group_norm
 from ddpm.models.unet import UNet
-from ddpm.runtime import deterministic_kernels
+from ddpm.runtime import deterministic_kernels, seconds_per_call
 from ddpm.schedules import NoiseSchedule
 
 BATCH = 128
@@ -61,20 +61,6 @@ class TrainStep:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-
-
-def seconds_per_step(step: TrainStep, iters: int, repeats: int = 3) -> float:
-    """Median seconds per step over ``repeats`` CUDA-timed blocks of ``iters`` steps."""
-    times = []
-    for _ in range(repeats):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(iters):
-            step()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end) / 1000 / iters)
-    return statistics.median(times)
 
 
 # Kernel kinds, by the first pattern that a kernel's name matches.
@@ -133,7 +119,7 @@ def profile_variant(name: str, v: dict, args: argparse.Namespace) -> None:
     for _ in range(6):
         step()
     torch.cuda.synchronize()
-    seconds = seconds_per_step(step, 20)
+    seconds = seconds_per_call(step, torch.device("cuda"), 20, 3)
     print(f"\n=== {name}: {BATCH / seconds:.0f} img/s ({seconds * 1e3:.1f} ms/step)", flush=True)
     with profile(activities=[ProfilerActivity.CUDA, ProfilerActivity.CPU], record_shapes=args.copies, with_stack=False) as prof:
         for _ in range(5):

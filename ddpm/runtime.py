@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import statistics
+import time
 from typing import Any, Callable, ContextManager, Iterator
 
 import torch
@@ -136,3 +138,23 @@ def maybe_compile(model: nn.Module, device: torch.device, setting: str = "auto",
 def mark_step() -> None:
     """Tell CUDA-graph trees that a new iteration starts (earlier outputs may be overwritten)."""
     torch.compiler.cudagraph_mark_step_begin()
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (a no-op off CUDA)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def seconds_per_call(fn: Callable[[], object], device: torch.device, iters: int, repeats: int) -> float:
+    """Median wall seconds per call of ``fn`` over ``repeats`` blocks of ``iters`` calls, the device
+    synchronised around each block (the benchmarks' timer; the caller has warmed ``fn`` up)."""
+    times = []
+    for _ in range(repeats):
+        synchronize(device)
+        start = time.perf_counter()
+        for _ in range(iters):
+            fn()
+        synchronize(device)
+        times.append((time.perf_counter() - start) / iters)
+    return statistics.median(times)

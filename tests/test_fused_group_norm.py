@@ -105,6 +105,7 @@ def test_bf16_inputs_give_bf16_outputs_within_their_rounding():
     assert dx.dtype == torch.bfloat16 and dweight.dtype == torch.float32
     torch.testing.assert_close(dx.double(), want[0].double(), rtol=0.02, atol=0.02 * want[0].abs().max().item())
     torch.testing.assert_close(dweight.double(), want[1].double(), rtol=0.02, atol=0.02 * want[1].abs().max().item())
+    torch.testing.assert_close(dbias.double(), want[2].double(), rtol=0.02, atol=0.02 * want[2].abs().max().item())
 
 
 def test_dropout_zeroes_its_share_scales_the_rest_and_backpropagates_through_the_same_mask():
@@ -181,8 +182,8 @@ def test_a_unet_with_fused_group_norms_gives_the_standard_outputs_and_loads_its_
 
 # Compiles each kernel for an H100 (sm_90) with the argument types Inductor gives a user kernel
 # (Python floats as float64 scalars), without a GPU: Triton's front end and ptxas run on the CPU.
-# The interpreter (this session's TRITON_INTERPRET) would not check the types, so a child process
-# without it does the compiling.
+# Triton's interpreter (TRITON_INTERPRET, set for the test session) does not check the types, so a
+# child process without it does the compiling.
 COMPILE_FOR_SM90 = """
 import inspect, json, sys
 import triton

@@ -164,28 +164,42 @@ if triton is not None:
         return v, g
 
     @triton.jit
+    def _program(pixels, channels, rows_per_program, BLOCK_C: tl.constexpr):
+        """This program's sample n, the offset of the sample's first element, the channel indices and
+        their mask, and the program's pixel rows [row0, row_end)."""
+        n = tl.program_id(0)
+        cols = tl.arange(0, BLOCK_C)
+        row0 = tl.program_id(1) * rows_per_program
+        return n, n.to(tl.int64) * pixels * channels, cols, cols < channels, row0, tl.minimum(row0 + rows_per_program, pixels)
+
+    @triton.jit
+    def _tile(start, row_end, channels, cols, col_ok, BLOCK_ROWS: tl.constexpr):
+        """The rows of the tile starting at pixel row ``start``, its element offsets within the sample
+        and its mask."""
+        rows = start + tl.arange(0, BLOCK_ROWS)
+        return rows, rows[:, None] * channels + cols[None, :], (rows < row_end)[:, None] & col_ok[None, :]
+
+    @triton.jit
+    def _store_sums(first_ptr, second_ptr, first, second, n, channels, cols, col_ok):
+        """The column sums of two accumulated tiles, at (sample, program, channel) of (N, programs, C)."""
+        out = (n * tl.num_programs(1) + tl.program_id(1)) * channels + cols
+        tl.store(first_ptr + out, tl.sum(first, axis=0), mask=col_ok)
+        tl.store(second_ptr + out, tl.sum(second, axis=0), mask=col_ok)
+
+    @triton.jit
     def _forward_sums(x_ptr, sum_ptr, sumsq_ptr, pixels, channels, rows_per_program, BLOCK_ROWS: tl.constexpr, BLOCK_C: tl.constexpr):
         """Per (sample, program, channel): sum of x - k and of (x - k)^2, k the sample's first pixel."""
-        n = tl.program_id(0)
-        program = tl.program_id(1)
-        cols = tl.arange(0, BLOCK_C)
-        col_ok = cols < channels
-        base = x_ptr + n.to(tl.int64) * pixels * channels
-        shift = tl.load(base + cols, mask=col_ok, other=0.0).to(tl.float32)
-        row0 = program * rows_per_program
-        row_end = tl.minimum(row0 + rows_per_program, pixels)
+        n, offset, cols, col_ok, row0, row_end = _program(pixels, channels, rows_per_program, BLOCK_C)
+        shift = tl.load(x_ptr + offset + cols, mask=col_ok, other=0.0).to(tl.float32)
         total = tl.zeros((BLOCK_ROWS, BLOCK_C), tl.float32)
         total_sq = tl.zeros((BLOCK_ROWS, BLOCK_C), tl.float32)
         for start in range(row0, row_end, BLOCK_ROWS):
-            rows = start + tl.arange(0, BLOCK_ROWS)
-            ok = (rows < row_end)[:, None] & col_ok[None, :]
-            v = tl.load(base + rows[:, None] * channels + cols[None, :], mask=ok, other=0.0).to(tl.float32)
+            rows, offsets, ok = _tile(start, row_end, channels, cols, col_ok, BLOCK_ROWS)
+            v = tl.load(x_ptr + offset + offsets, mask=ok, other=0.0).to(tl.float32)
             d = tl.where(ok, v - shift[None, :], 0.0)
             total += d
             total_sq += d * d
-        out = (n * tl.num_programs(1) + program) * channels + cols
-        tl.store(sum_ptr + out, tl.sum(total, axis=0), mask=col_ok)
-        tl.store(sumsq_ptr + out, tl.sum(total_sq, axis=0), mask=col_ok)
+        _store_sums(sum_ptr, sumsq_ptr, total, total_sq, n, channels, cols, col_ok)
 
     @triton.jit
     def _forward_apply(
@@ -193,19 +207,12 @@ if triton is not None:
         SILU: tl.constexpr, DROPOUT: tl.constexpr, BLOCK_ROWS: tl.constexpr, BLOCK_C: tl.constexpr,
     ):  # fmt: skip
         """y = dropout(silu(x * scale + shift)), scale and shift per (sample, channel)."""
-        n = tl.program_id(0)
-        cols = tl.arange(0, BLOCK_C)
-        col_ok = cols < channels
-        offset = n.to(tl.int64) * pixels * channels
+        n, offset, cols, col_ok, row0, row_end = _program(pixels, channels, rows_per_program, BLOCK_C)
         scale = _sample_row(scale_ptr, n, channels, BLOCK_C)
         shift = _sample_row(shift_ptr, n, channels, BLOCK_C)
         seed = tl.load(seed_ptr) + n
-        row0 = tl.program_id(1) * rows_per_program
-        row_end = tl.minimum(row0 + rows_per_program, pixels)
         for start in range(row0, row_end, BLOCK_ROWS):
-            rows = start + tl.arange(0, BLOCK_ROWS)
-            ok = (rows < row_end)[:, None] & col_ok[None, :]
-            offsets = rows[:, None] * channels + cols[None, :]
+            rows, offsets, ok = _tile(start, row_end, channels, cols, col_ok, BLOCK_ROWS)
             v = tl.load(x_ptr + offset + offsets, mask=ok, other=0.0).to(tl.float32)
             z = v * scale[None, :] + shift[None, :]
             if SILU:
@@ -216,35 +223,26 @@ if triton is not None:
 
     @triton.jit
     def _backward_sums(
-        g_ptr, x_ptr, scale_ptr, shift_ptr, rstd_ptr, centre_ptr, seed_ptr, sum_ptr, sum_xhat_ptr,
+        g_ptr, x_ptr, scale_ptr, shift_ptr, rstd_ptr, mean_ptr, seed_ptr, sum_ptr, sum_xhat_ptr,
         pixels, channels, rows_per_program, keep_prob, inv_keep,
         SILU: tl.constexpr, DROPOUT: tl.constexpr, BLOCK_ROWS: tl.constexpr, BLOCK_C: tl.constexpr,
     ):  # fmt: skip
-        """Per (sample, program, channel): sums of dz and of dz * x_hat (dz: gradient at the norm's output)."""
-        n = tl.program_id(0)
-        program = tl.program_id(1)
-        cols = tl.arange(0, BLOCK_C)
-        col_ok = cols < channels
-        offset = n.to(tl.int64) * pixels * channels
+        """Per (sample, program, channel): sums of dz and of dz * x_hat (dz: gradient at the norm's
+        output; x_hat = (x - mean) * rstd, mean and rstd per (sample, channel))."""
+        n, offset, cols, col_ok, row0, row_end = _program(pixels, channels, rows_per_program, BLOCK_C)
         scale = _sample_row(scale_ptr, n, channels, BLOCK_C)
         shift = _sample_row(shift_ptr, n, channels, BLOCK_C)
         rstd = _sample_row(rstd_ptr, n, channels, BLOCK_C)
-        centre = _sample_row(centre_ptr, n, channels, BLOCK_C)
+        mean = _sample_row(mean_ptr, n, channels, BLOCK_C)
         seed = tl.load(seed_ptr) + n
-        row0 = program * rows_per_program
-        row_end = tl.minimum(row0 + rows_per_program, pixels)
         total = tl.zeros((BLOCK_ROWS, BLOCK_C), tl.float32)
         total_xhat = tl.zeros((BLOCK_ROWS, BLOCK_C), tl.float32)
         for start in range(row0, row_end, BLOCK_ROWS):
-            rows = start + tl.arange(0, BLOCK_ROWS)
-            ok = (rows < row_end)[:, None] & col_ok[None, :]
-            offsets = rows[:, None] * channels + cols[None, :]
+            rows, offsets, ok = _tile(start, row_end, channels, cols, col_ok, BLOCK_ROWS)
             v, g = _input_and_gradient(x_ptr + offset + offsets, g_ptr + offset + offsets, ok, scale, shift, seed, rows, keep_prob, inv_keep, SILU, DROPOUT, BLOCK_C)
             total += g
-            total_xhat += g * ((v - centre[None, :]) * rstd[None, :])
-        out = (n * tl.num_programs(1) + program) * channels + cols
-        tl.store(sum_ptr + out, tl.sum(total, axis=0), mask=col_ok)
-        tl.store(sum_xhat_ptr + out, tl.sum(total_xhat, axis=0), mask=col_ok)
+            total_xhat += g * ((v - mean[None, :]) * rstd[None, :])
+        _store_sums(sum_ptr, sum_xhat_ptr, total, total_xhat, n, channels, cols, col_ok)
 
     @triton.jit
     def _backward_apply(
@@ -253,22 +251,15 @@ if triton is not None:
         SILU: tl.constexpr, DROPOUT: tl.constexpr, BLOCK_ROWS: tl.constexpr, BLOCK_C: tl.constexpr,
     ):  # fmt: skip
         """dx = a * dz + b * x + c, with a, b, c per (sample, channel)."""
-        n = tl.program_id(0)
-        cols = tl.arange(0, BLOCK_C)
-        col_ok = cols < channels
-        offset = n.to(tl.int64) * pixels * channels
+        n, offset, cols, col_ok, row0, row_end = _program(pixels, channels, rows_per_program, BLOCK_C)
         scale = _sample_row(scale_ptr, n, channels, BLOCK_C)
         shift = _sample_row(shift_ptr, n, channels, BLOCK_C)
         a = _sample_row(a_ptr, n, channels, BLOCK_C)
         b = _sample_row(b_ptr, n, channels, BLOCK_C)
         c = _sample_row(c_ptr, n, channels, BLOCK_C)
         seed = tl.load(seed_ptr) + n
-        row0 = tl.program_id(1) * rows_per_program
-        row_end = tl.minimum(row0 + rows_per_program, pixels)
         for start in range(row0, row_end, BLOCK_ROWS):
-            rows = start + tl.arange(0, BLOCK_ROWS)
-            ok = (rows < row_end)[:, None] & col_ok[None, :]
-            offsets = rows[:, None] * channels + cols[None, :]
+            rows, offsets, ok = _tile(start, row_end, channels, cols, col_ok, BLOCK_ROWS)
             v, g = _input_and_gradient(x_ptr + offset + offsets, g_ptr + offset + offsets, ok, scale, shift, seed, rows, keep_prob, inv_keep, SILU, DROPOUT, BLOCK_C)
             dx = a[None, :] * g + b[None, :] * v + c[None, :]
             tl.store(dx_ptr + offset + offsets, dx.to(dx_ptr.dtype.element_ty), mask=ok)
@@ -329,17 +320,16 @@ if triton is not None:
         num_groups = mean.shape[1]
         scale, offset = _scale_shift(weight, bias, mean, rstd, shift)
         rstd_c = _per_channel(rstd, channels).contiguous()
-        # x_hat = (x + shift - mean) * rstd: the kernels see x, centred at mean - shift.
-        centre = _per_channel(mean, channels)
+        # x_hat = (x + shift - mean) * rstd: the kernels see x, whose group mean is mean - shift.
+        x_mean = _per_channel(mean, channels)
         if shift is not None:
-            centre = centre - shift.float()
-        centre = centre.contiguous()
+            x_mean = x_mean - shift.float()
         sums = x.new_empty((n, grid[1], channels), dtype=torch.float32)
         sums_xhat = torch.empty_like(sums)
         keep_prob = 1.0 - dropout
         flags = dict(SILU=silu, DROPOUT=dropout > 0, BLOCK_ROWS=block_rows, BLOCK_C=block_c)
         torch.library.wrap_triton(_backward_sums)[grid](
-            grad, x, scale, offset, rstd_c, centre, seed, sums, sums_xhat,
+            grad, x, scale, offset, rstd_c, x_mean.contiguous(), seed, sums, sums_xhat,
             pixels, channels, rows_per_program, keep_prob, 1.0 / keep_prob, **flags,
         )  # fmt: skip
         channel_sum, channel_sum_xhat = sums.sum(1), sums_xhat.sum(1)  # (N, C)
@@ -349,7 +339,7 @@ if triton is not None:
         w = weight.float()
         mean_wdz = (channel_sum * w).view(n, num_groups, -1).sum(2) / count
         mean_wdz_xhat = (channel_sum_xhat * w).view(n, num_groups, -1).sum(2) / count
-        a = rstd_c * w
+        a = scale  # rstd * w per (sample, channel)
         b = _per_channel(-rstd * rstd * mean_wdz_xhat, channels)
         c = _per_channel(rstd * (rstd * mean * mean_wdz_xhat - mean_wdz), channels)
         # dshift = the sum over pixels of dx = a * sum(dz) + b * sum(x + shift - mean) - rstd * mean_group(w dz)
