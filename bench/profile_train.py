@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Where a fast-path training step of the CIFAR-10 U-Net spends its GPU time (torch.profiler).
 
-Usage: python bench/profile_train.py [--variants default,no-dropout,...] [--top N] [--copies]
+Usage: python bench/profile_train.py [--variants default,no-dropout,...] [--top N] [--copies] [--sample]
 Prints, per variant, img/s, the GPU time per step by kind of kernel and the top CUDA kernels of a
-few profiled steps. The ``deterministic`` variant runs the default one inside
+few profiled steps. ``--sample`` profiles the sampling forward instead (eval mode, no gradients,
+bf16, batch 1024: the sampling row of bench/benchmark_unet.py; a variant's CUDA graphs are left out,
+as the sampler leaves them out at that batch). The ``deterministic`` variant runs the default one inside
 ``ddpm.runtime.deterministic_kernels`` (the trainer's default), to see what determinism costs;
 ``nhwc-groupnorm`` tries GroupNorm on the channels-last memory
 (:class:`ddpm.models.layers.ChannelsLastGroupNorm`), ``fused-groupnorm`` (and with CUDA graphs,
@@ -26,6 +28,7 @@ from ddpm.runtime import deterministic_kernels, seconds_per_call
 from ddpm.schedules import NoiseSchedule
 
 BATCH = 128
+SAMPLE_BATCH = 1024
 
 
 def build(dropout=0.1, attention=(16,), group_norm="standard"):
@@ -40,6 +43,8 @@ def build(dropout=0.1, attention=(16,), group_norm="standard"):
 
 class TrainStep:
     """One bf16, channels-last optimizer step of the eps loss on random images held on the GPU."""
+
+    batch = BATCH
 
     def __init__(self, model: torch.nn.Module, compile_mode: str | None, seed: int = 0):
         self.model = model.cuda().train().to(memory_format=torch.channels_last)
@@ -61,6 +66,24 @@ class TrainStep:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
+
+
+class SampleForward:
+    """One bf16, channels-last forward of the eval-mode network on a batch of noise, no gradients."""
+
+    batch = SAMPLE_BATCH
+
+    def __init__(self, model: torch.nn.Module, compile_mode: str | None, seed: int = 0):
+        self.model = model.cuda().eval().to(memory_format=torch.channels_last)
+        mode = "default" if compile_mode == "reduce-overhead" else compile_mode
+        self.forward = torch.compile(self.model, mode=mode) if mode else self.model
+        generator = torch.Generator("cuda").manual_seed(seed)
+        self.x = torch.randn(SAMPLE_BATCH, 3, 32, 32, device="cuda", generator=generator).contiguous(memory_format=torch.channels_last)
+        self.t = torch.randint(0, 1000, (SAMPLE_BATCH,), device="cuda", generator=generator)
+
+    def __call__(self) -> None:
+        with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+            self.forward(self.x, self.t)
 
 
 # Kernel kinds, by the first pattern that a kernel's name matches.
@@ -106,6 +129,7 @@ def main():
     parser.add_argument("--variants", default="default,no-dropout,no-attention,eager-bf16-cl")
     parser.add_argument("--top", type=int, default=18)
     parser.add_argument("--copies", action="store_true", help="also list the ATen ops behind copy kernels, by input shape")
+    parser.add_argument("--sample", action="store_true", help="profile the sampling forward (batch 1024, no gradients) instead of the training step")
     args = parser.parse_args()
     for name in args.variants.split(","):
         v = VARIANTS[name]
@@ -115,12 +139,13 @@ def main():
 
 def profile_variant(name: str, v: dict, args: argparse.Namespace) -> None:
     torch.manual_seed(0)
-    step = TrainStep(v["build"](), v["compile_mode"])
+    step = (SampleForward if args.sample else TrainStep)(v["build"](), v["compile_mode"])
     for _ in range(6):
         step()
     torch.cuda.synchronize()
     seconds = seconds_per_call(step, torch.device("cuda"), 20, 3)
-    print(f"\n=== {name}: {BATCH / seconds:.0f} img/s ({seconds * 1e3:.1f} ms/step)", flush=True)
+    what = "sampling forward" if args.sample else "training step"
+    print(f"\n=== {name}, {what} at batch {step.batch}: {step.batch / seconds:.0f} img/s ({seconds * 1e3:.1f} ms/step)", flush=True)
     with profile(activities=[ProfilerActivity.CUDA, ProfilerActivity.CPU], record_shapes=args.copies, with_stack=False) as prof:
         for _ in range(5):
             step()
