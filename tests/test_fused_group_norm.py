@@ -163,21 +163,30 @@ def test_bad_arguments_are_errors(dropout, groups, shift, message):
         group_norm_act(channels_last(1, 16, 2, 2), torch.ones(16), torch.zeros(16), groups, 1e-6, dropout=dropout, shift=shift)
 
 
-def test_a_unet_with_fused_group_norms_gives_the_standard_outputs_and_loads_its_checkpoints():
+def test_a_unet_with_fused_group_norms_gives_the_standard_outputs_gradients_and_checkpoints():
     data = DataSpec(image_channels=1, image_size=(16, 16))
-    config = ModelConfig(base_channels=32, channel_mult=(1, 2), num_res_blocks=1, attention_resolutions=(8,), dropout=0.1)
+    config = ModelConfig(base_channels=32, channel_mult=(1, 2), num_res_blocks=1, attention_resolutions=(8,), dropout=0.0)
     torch.manual_seed(0)
-    standard = build_model(config, data).eval().to(memory_format=torch.channels_last)
+    standard = build_model(config, data).to(memory_format=torch.channels_last)
+    with torch.no_grad():  # no zero-initialised branches: every layer (and every bias) shapes the output
+        for p in standard.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
     fused = build_model(dataclasses.replace(config, group_norm="fused"), data).to(memory_format=torch.channels_last)
     assert {type(m) for m in fused.modules() if isinstance(m, torch.nn.GroupNorm)} == {FusedGroupNorm}
     fused.load_state_dict(standard.state_dict())
     x = channels_last(2, 1, 16, 16)
     t = torch.tensor([5, 900])
+    for model in (standard, fused):
+        model(x, t).square().mean().backward()
     with torch.no_grad():
-        torch.testing.assert_close(fused.eval()(x, t), standard(x, t), rtol=1e-4, atol=1e-5)
-    # Training mode: the dropout runs in the kernels, and the loss backpropagates to every parameter.
+        torch.testing.assert_close(fused.eval()(x, t), standard.eval()(x, t), rtol=1e-4, atol=1e-5)
+    for (name, p), q in zip(standard.named_parameters(), fused.parameters()):
+        torch.testing.assert_close(q.grad, p.grad, rtol=1e-4, atol=1e-6, msg=name)
+    # With dropout the mask is drawn in the kernels, and the loss backpropagates to every parameter.
+    fused = build_model(dataclasses.replace(config, group_norm="fused", dropout=0.1), data).to(memory_format=torch.channels_last)
+    fused.load_state_dict(standard.state_dict())
     fused.train()(x, t).square().mean().backward()
-    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in fused.parameters() if p.requires_grad)
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in fused.parameters())
 
 
 # Compiles each kernel for an H100 (sm_90) with the argument types Inductor gives a user kernel
