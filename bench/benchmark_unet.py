@@ -24,7 +24,7 @@ time to draw 10,000 MNIST samples with the model of the ``mnist_uncond`` experim
 with DPM-Solver++ 20 steps against DDIM 100, after compilation, through ``ddpm.samplers.generate``.
 
 Usage: python bench/benchmark_unet.py [--json out.json] [--skip-diffusers] [--batches 128 256]
-       [--group-norm fused]   # our column with another model.group_norm (ddpm.models.layers.GROUP_NORM_CLASSES)
+       [--group-norm fused] [--upsample subpixel]   # our column with another model.group_norm, model.upsample
        python bench/benchmark_unet.py --quick --device cpu   # a tiny end-to-end check of the harness
 Where one command may run only minutes, measure in parts (same machine, one process each) and merge:
        python bench/benchmark_unet.py --parts train --columns eager compiled graphs --batches 128 --json a.json
@@ -58,7 +58,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, SamplerConfig, from_dict
 from ddpm.factory import build_diffusion, build_model
 from ddpm.io import write_json
-from ddpm.models.layers import GROUP_NORMS
+from ddpm.models.layers import GROUP_NORMS, UPSAMPLES
 from ddpm.runtime import autocast, mark_step, maybe_compile, memory_format, place, resolve_device, seconds_per_call, synchronize, uses_bf16
 from ddpm.samplers import generate, use_sampling_graphs
 from ddpm.training.ema import EMA
@@ -91,7 +91,8 @@ class UNetSpec:
     attention_resolutions: tuple[int, ...]  # feature-map heights with self-attention
     size: int = 32
     channels: int = 3
-    group_norm: str = "standard"  # ours only: model.group_norm (ddpm.models.layers.GROUP_NORM_CLASSES)
+    group_norm: str = ModelConfig.group_norm  # ours only: model.group_norm (ddpm.models.layers.GROUP_NORM_CLASSES)
+    upsample: str = ModelConfig.upsample  # ours only: model.upsample (ddpm.models.layers.UPSAMPLE_CLASSES)
 
     def ours(self) -> torch.nn.Module:
         config = ModelConfig(
@@ -101,6 +102,7 @@ class UNetSpec:
             attention_resolutions=self.attention_resolutions,
             dropout=0.1,
             group_norm=self.group_norm,
+            upsample=self.upsample,
         )
         return build_model(config, DataSpec(self.channels, (self.size, self.size)))
 
@@ -340,10 +342,13 @@ def run(settings: Settings, columns: list[str], parts: list[str], config_path: P
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "torch": torch.__version__,
         "ours_group_norm": spec.group_norm,
+        "ours_upsample": spec.upsample,
         "peak_flops": matmul_peak(device, quick),
     }
     print(f"{report['device']}; torch {torch.__version__}; measured matmul peak {report['peak_flops'] / 1e12:.1f} TFLOP/s", flush=True)
-    for name, build in [("ours", spec.ours), *([("diffusers", spec.diffusers)] if with_diffusers else [])]:
+    # Model FLOPs are the architecture's: ours counted with the direct upsampling, whatever computes it.
+    architecture = dataclasses.replace(spec, upsample=ModelConfig.upsample)
+    for name, build in [("ours", architecture.ours), *([("diffusers", spec.diffusers)] if with_diffusers else [])]:
         torch.manual_seed(0)
         net = build()
         report[f"{name}_parameters"] = sum(p.numel() for p in net.parameters())
@@ -407,9 +412,9 @@ def merge_reports(reports: list[dict]) -> dict:
     """One report from the parts of a benchmark run in several processes on one machine (rows joined
     cell by cell, a later part's cell winning; the loss curve and MNIST timings from whichever has
     them; elapsed time summed)."""
-    devices = {(r["device"], r["torch"], r.get("ours_group_norm", "standard")) for r in reports}
+    devices = {(r["device"], r["torch"], *ours_settings(r).values()) for r in reports}
     if len(devices) != 1:
-        raise SystemExit(f"error: the parts ran on different devices, torch versions or GroupNorms of ours: {sorted(devices)}")
+        raise SystemExit(f"error: the parts ran on different devices, torch versions or settings of ours (group_norm, upsample): {sorted(devices)}")
     merged: dict = {"rows": {}}
     for report in reports:
         for key, value in report.items():
@@ -425,11 +430,16 @@ def merge_reports(reports: list[dict]) -> dict:
     return merged
 
 
+def ours_settings(report: dict) -> dict[str, str]:
+    """The model settings our column ran with (a report written before a setting existed ran its default)."""
+    return {key: report.get(f"ours_{key}", getattr(ModelConfig, key)) for key in ("group_norm", "upsample")}
+
+
 def print_table(report: dict) -> None:
     columns = [c for c in (*DIFFUSERS_COLUMNS, OURS) if any(c in cells for cells in report["rows"].values())]
     peak = report["peak_flops"]
-    group_norm = report.get("ours_group_norm", "standard")
-    variant = f" (ours with model.group_norm: {group_norm})" if group_norm != "standard" else ""
+    changed = {key: value for key, value in ours_settings(report).items() if value != getattr(ModelConfig, key)}
+    variant = f" (ours with {', '.join(f'model.{key}: {value}' for key, value in changed.items())})" if changed else ""
     print(f"\n{report['device']}, torch {report['torch']}{variant}: images/s; ratio = ours / the best diffusers column")
     print("| " + " | ".join(["images/s", *columns, "ours / best diffusers", "ours MFU"]) + " |")
     print("|---|" + "---:|" * (len(columns) + 2))
@@ -483,8 +493,12 @@ def main() -> None:
     parser.add_argument("--batches", type=int, nargs="+", help="training batch sizes (default 128 256; quick: 8 16)")
     parser.add_argument("--graph-mode", default="reduce-overhead", choices=["reduce-overhead", "max-autotune"], help="diffusers' CUDA-graph column")
     parser.add_argument(
-        "--group-norm", choices=GROUP_NORMS, default="standard",
-        help="our CIFAR-10 U-Net's model.group_norm (default: the model's default, standard)",
+        "--group-norm", choices=GROUP_NORMS, default=ModelConfig.group_norm,
+        help=f"our CIFAR-10 U-Net's model.group_norm (default: the model's default, {ModelConfig.group_norm})",
+    )
+    parser.add_argument(
+        "--upsample", choices=UPSAMPLES, default=ModelConfig.upsample,
+        help=f"our CIFAR-10 U-Net's model.upsample (default: the model's default, {ModelConfig.upsample})",
     )
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="where the MNIST model's settings come from")
     parser.add_argument("--experiment", default="mnist_uncond")
@@ -506,7 +520,7 @@ def main() -> None:
         sizes.update(mnist_images=10_000, small_batch=16, small_batch_images=256)
     if args.batches:
         sizes["train_batches"] = tuple(args.batches)
-    sizes["spec"] = dataclasses.replace(sizes["spec"], group_norm=args.group_norm)
+    sizes["spec"] = dataclasses.replace(sizes["spec"], group_norm=args.group_norm, upsample=args.upsample)
     settings = Settings(device=device, graph_mode=args.graph_mode, **sizes)
     columns = [COLUMN_NAMES[c] for c in args.columns] if args.columns else [*DIFFUSERS_COLUMNS, OURS]
     if args.skip_diffusers:

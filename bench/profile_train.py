@@ -9,7 +9,9 @@ as the sampler leaves them out at that batch). The ``deterministic`` variant run
 ``ddpm.runtime.deterministic_kernels`` (the trainer's default), to see what determinism costs;
 ``nhwc-groupnorm`` tries GroupNorm on the channels-last memory
 (:class:`ddpm.models.layers.ChannelsLastGroupNorm`), ``fused-groupnorm`` (and with CUDA graphs,
-``fused-groupnorm-reduce-overhead``) the fused Triton kernels (``model.group_norm: fused``).
+``fused-groupnorm-reduce-overhead``) the fused Triton kernels (``model.group_norm: fused``);
+``subpixel-upsample`` the upsampling convolutions on the low-resolution input (``model.upsample:
+subpixel``), ``fused-subpixel`` (and ``-reduce-overhead``) both.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from ddpm.diffusion import GaussianDiffusion
-from ddpm.models.layers import use_group_norm
+from ddpm.models.layers import use_group_norm, use_upsample
 from ddpm.models.unet import UNet
 from ddpm.runtime import deterministic_kernels, seconds_per_call
 from ddpm.schedules import NoiseSchedule
@@ -31,12 +33,13 @@ BATCH = 128
 SAMPLE_BATCH = 1024
 
 
-def build(dropout=0.1, attention=(16,), group_norm="standard"):
-    """The CIFAR-10 U-Net of Ho et al. (35.7M parameters), with the variant's dropout, attention and
-    GroupNorm (a model.group_norm kind)."""
+def build(dropout=0.1, attention=(16,), group_norm="standard", upsample="direct"):
+    """The CIFAR-10 U-Net of Ho et al. (35.7M parameters), with the variant's dropout, attention,
+    GroupNorm and upsampling (model.group_norm and model.upsample kinds)."""
 
     def make():
-        return use_group_norm(UNet(3, (32, 32), 128, (1, 2, 2, 2), 2, attention, dropout=dropout), group_norm)
+        unet = UNet(3, (32, 32), 128, (1, 2, 2, 2), 2, attention, dropout=dropout)
+        return use_upsample(use_group_norm(unet, group_norm), upsample)
 
     return make
 
@@ -117,6 +120,9 @@ VARIANTS = {
     "nhwc-groupnorm-deterministic": dict(build=build(group_norm="channels_last"), compile_mode="default", deterministic=True),
     "fused-groupnorm": dict(build=build(group_norm="fused"), compile_mode="default"),
     "fused-groupnorm-reduce-overhead": dict(build=build(group_norm="fused"), compile_mode="reduce-overhead"),
+    "subpixel-upsample": dict(build=build(upsample="subpixel"), compile_mode="default"),
+    "fused-subpixel": dict(build=build(group_norm="fused", upsample="subpixel"), compile_mode="default"),
+    "fused-subpixel-reduce-overhead": dict(build=build(group_norm="fused", upsample="subpixel"), compile_mode="reduce-overhead"),
     "no-dropout": dict(build=build(dropout=0.0), compile_mode="default"),
     "no-attention": dict(build=build(attention=()), compile_mode="default"),
     "max-autotune-no-cudagraphs": dict(build=build(), compile_mode="max-autotune-no-cudagraphs"),

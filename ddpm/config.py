@@ -36,6 +36,7 @@ class ModelConfig:
     text_layers: int = 2
     toy_channels: tuple[int, ...] = (32, 64, 64)
     group_norm: str = "standard"  # a key of ddpm.models.layers.GROUP_NORM_CLASSES
+    upsample: str = "direct"  # a key of ddpm.models.layers.UPSAMPLE_CLASSES
 
 
 @dataclass(frozen=True)

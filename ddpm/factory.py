@@ -8,7 +8,7 @@ from ddpm.config import DataSpec, DiffusionConfig, ModelConfig
 from ddpm.diffusion import GaussianDiffusion
 from ddpm.errors import ConfigError
 from ddpm.models.conditioning import CharTokenizer
-from ddpm.models.layers import GROUP_NORMS, use_group_norm
+from ddpm.models.layers import GROUP_NORMS, UPSAMPLES, use_group_norm, use_upsample
 from ddpm.models.toy_unet import ToyUNet
 from ddpm.models.unet import UNet
 from ddpm.schedules import NoiseSchedule
@@ -18,9 +18,11 @@ from ddpm.toy_diffusion import ToyDiffusion
 def build_model(model: ModelConfig, data: DataSpec) -> nn.Module:
     if model.group_norm not in GROUP_NORMS:
         raise ConfigError(f"unknown model.group_norm {model.group_norm!r}; use one of {', '.join(GROUP_NORMS)}")
+    if model.upsample not in UPSAMPLES:
+        raise ConfigError(f"unknown model.upsample {model.upsample!r}; use one of {', '.join(UPSAMPLES)}")
     network = _build_network(model, data)
-    # The same parameters either way, so a checkpoint loads into both.
-    return use_group_norm(network, model.group_norm)
+    # The same parameters either way, so a checkpoint loads into every kind.
+    return use_upsample(use_group_norm(network, model.group_norm), model.upsample)
 
 
 def _build_network(model: ModelConfig, data: DataSpec) -> nn.Module:

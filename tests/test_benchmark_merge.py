@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from bench_scripts import load_bench_script
-from ddpm.models.layers import ChannelsLastGroupNorm, FusedGroupNorm
+from ddpm.models.layers import ChannelsLastGroupNorm, FusedGroupNorm, SubpixelUpsample, Upsample
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,12 +48,20 @@ def test_parts_from_different_machines_are_refused(bench):
         bench.merge_reports([part({}), {**part({}), "device": "GPU Y"}])
 
 
-def test_parts_with_different_group_norms_of_ours_are_refused_and_the_variant_is_printed(bench, capsys):
-    candidate = part({"train, batch 128": {"ours": 5000.0}}, ours_group_norm="fused")
-    with pytest.raises(SystemExit, match="GroupNorms of ours"):
+@pytest.mark.parametrize(
+    "settings, printed",
+    [
+        (dict(ours_group_norm="fused"), "(ours with model.group_norm: fused)"),
+        (dict(ours_upsample="subpixel"), "(ours with model.upsample: subpixel)"),
+        (dict(ours_group_norm="fused", ours_upsample="subpixel"), "(ours with model.group_norm: fused, model.upsample: subpixel)"),
+    ],
+)
+def test_parts_with_other_settings_of_ours_are_refused_and_the_variant_is_printed(bench, capsys, settings, printed):
+    candidate = part({"train, batch 128": {"ours": 5000.0}}, **settings)
+    with pytest.raises(SystemExit, match="settings of ours"):
         bench.merge_reports([part({}), candidate])
     bench.print_table(bench.merge_reports([candidate]))
-    assert "(ours with model.group_norm: fused)" in capsys.readouterr().out
+    assert printed in capsys.readouterr().out
 
 
 def test_the_group_norm_option_swaps_only_our_networks_norms(bench):
@@ -63,6 +71,19 @@ def test_the_group_norm_option_swaps_only_our_networks_norms(bench):
     assert kinds(bench.TINY_UNET) == {torch.nn.GroupNorm}
     assert kinds(dataclasses.replace(bench.TINY_UNET, group_norm="channels_last")) == {ChannelsLastGroupNorm}
     assert kinds(dataclasses.replace(bench.TINY_UNET, group_norm="fused")) == {FusedGroupNorm}
+
+
+def test_the_upsample_option_swaps_our_upsampling_and_mfu_counts_the_architectures_flops(bench):
+    spec = dataclasses.replace(bench.TINY_UNET, upsample="subpixel")
+    assert {type(m) for m in spec.ours().modules() if isinstance(m, Upsample)} == {SubpixelUpsample}
+    direct = bench.forward_flops(bench.TINY_UNET.ours(), bench.TINY_UNET)
+    assert bench.forward_flops(spec.ours(), spec) < direct  # the subpixel form does fewer FLOPs
+    settings = bench.Settings(
+        device=torch.device("cpu"), spec=spec, train_batches=(2,), sample_batch=2, iters=1, repeats=1, loss_steps=2,
+        loss_window=1, mnist_images=1, small_batch=1, small_batch_images=1, graph_mode="reduce-overhead",
+    )  # fmt: skip
+    report = bench.run(settings, [bench.OURS], [], bench.DEFAULT_CONFIG, "mnist_uncond", quick=True)
+    assert report["ours_upsample"] == "subpixel" and report["ours_gflop_per_image"] == direct / 1e9
 
 
 def test_asking_for_the_peer_without_diffusers_is_a_clear_error_before_any_measurement():

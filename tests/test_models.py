@@ -10,7 +10,16 @@ from ddpm.config import DataSpec, ModelConfig
 from ddpm.errors import ConfigError
 from ddpm.factory import build_model, build_tokenizer
 from ddpm.models.conditioning import CharTokenizer
-from ddpm.models.layers import ChannelsLastGroupNorm, timestep_embedding, upsample_nearest_2x, use_group_norm
+from ddpm.models.layers import (
+    ChannelsLastGroupNorm,
+    SubpixelUpsample,
+    Upsample,
+    subpixel_weight,
+    timestep_embedding,
+    upsample_conv_subpixel,
+    upsample_nearest_2x,
+    use_group_norm,
+)
 from ddpm.models.toy_unet import ToyUNet
 from ddpm.models.unet import UNet
 
@@ -152,3 +161,50 @@ def test_model_config_group_norm_chooses_the_kernel_and_checkpoints_load_either_
     t = torch.tensor([5, 900])
     with torch.no_grad():
         torch.testing.assert_close(swapped.to(memory_format=torch.channels_last)(x, t), standard(x, t), rtol=1e-4, atol=1e-5)
+
+
+def test_subpixel_weight_sums_the_taps_each_output_phase_sees():
+    # A 3x3 kernel with taps 1..9 (row-major): output row 2i sees input rows (i-1, i, i), so its 2x2
+    # kernel's rows are (row 0, row 1 + row 2); row 2i+1 sees (i, i, i+1): (row 0 + row 1, row 2).
+    weight = torch.arange(1.0, 10.0).view(1, 1, 3, 3)
+    phases = subpixel_weight(weight).view(2, 2, 2, 2)  # (row phase, column phase, 2x2)
+    assert phases[0, 0].tolist() == [[1, 2 + 3], [4 + 7, 5 + 6 + 8 + 9]]
+    assert phases[0, 1].tolist() == [[1 + 2, 3], [4 + 5 + 7 + 8, 6 + 9]]
+    assert phases[1, 0].tolist() == [[1 + 4, 2 + 3 + 5 + 6], [7, 8 + 9]]
+    assert phases[1, 1].tolist() == [[1 + 2 + 4 + 5, 3 + 6], [7 + 8, 9]]
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("size", [(4, 6), (1, 1), (5, 3)])
+def test_subpixel_upsampling_is_nearest_upsampling_then_the_convolution(memory_format, size):
+    """Against the direct computation in float64: values, every gradient, the memory format."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, *size, dtype=torch.float64).contiguous(memory_format=memory_format).requires_grad_(True)
+    weight = torch.randn(7, 5, 3, 3, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(7, dtype=torch.float64, requires_grad=True)
+    reference = F.conv2d(F.interpolate(x, scale_factor=2.0, mode="nearest"), weight, bias, padding=1)
+    candidate = upsample_conv_subpixel(x, weight, bias)
+    torch.testing.assert_close(candidate, reference, rtol=1e-12, atol=1e-12)
+    if size != (1, 1):  # a single pixel is laid out both ways
+        assert candidate.is_contiguous(memory_format=memory_format)
+    grad_out = torch.randn_like(reference)
+    for a, b in zip(torch.autograd.grad(candidate, (x, weight, bias), grad_out), torch.autograd.grad(reference, (x, weight, bias), grad_out)):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_model_config_upsample_chooses_subpixel_upsampling_with_the_same_parameters():
+    data = DataSpec(image_channels=1, image_size=(16, 16))
+    config = ModelConfig(base_channels=32, channel_mult=(1, 2), num_res_blocks=1, attention_resolutions=(8,), dropout=0.0)
+    torch.manual_seed(0)
+    direct = build_model(config, data).eval()
+    with torch.no_grad():  # a zero-initialised branch would hide the upsampling's output
+        for p in direct.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    subpixel = build_model(dataclasses.replace(config, upsample="subpixel"), data).eval()
+    assert {type(m) for m in direct.modules() if isinstance(m, Upsample)} == {Upsample}
+    assert {type(m) for m in subpixel.modules() if isinstance(m, Upsample)} == {SubpixelUpsample}
+    subpixel.load_state_dict(direct.state_dict())
+    x = torch.randn(2, 1, 16, 16)
+    t = torch.tensor([5, 900])
+    with torch.no_grad():
+        torch.testing.assert_close(subpixel(x, t), direct(x, t), rtol=1e-4, atol=1e-5)

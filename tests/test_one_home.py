@@ -22,7 +22,7 @@ from ddpm.data import SPLITS
 from ddpm.errors import ConfigError
 from ddpm.evaluation.feature_sets import FEATURE_SETS
 from ddpm.factory import build_diffusion, build_model
-from ddpm.models.layers import GROUP_NORMS
+from ddpm.models.layers import GROUP_NORMS, UPSAMPLES
 from ddpm.models.unet import UNet
 from ddpm.mps import SHARINGS
 from ddpm.runtime import PRECISIONS, SWITCHES
@@ -53,9 +53,10 @@ def enum(definition: str, key: str | None = None) -> list:
         (enum("precision"), PRECISIONS),
         (enum("switch"), SWITCHES),
         (enum("model", "group_norm"), GROUP_NORMS),
+        (enum("model", "upsample"), UPSAMPLES),
         (SCHEMA["properties"]["gpu_sharing"]["enum"], SHARINGS),
     ],
-    ids=["schedule", "target", "sampler", "variance", "spacing", "precision", "switch", "group_norm", "gpu_sharing"],
+    ids=["schedule", "target", "sampler", "variance", "spacing", "precision", "switch", "group_norm", "upsample", "gpu_sharing"],
 )
 def test_schema_enums_are_the_code_names(schema_enum, code_names):
     assert sorted(schema_enum) == sorted(code_names)
@@ -84,6 +85,8 @@ def test_schema_architectures_and_conditionings_are_built():
         build_model(ModelConfig(conditioning="not-a-condition"), DATA)
     with pytest.raises(ConfigError, match="unknown model.group_norm 'channels-last'; use one of standard, channels_last, fused"):
         build_model(ModelConfig(group_norm="channels-last"), DATA)
+    with pytest.raises(ConfigError, match="unknown model.upsample 'sub-pixel'; use one of direct, subpixel"):
+        build_model(ModelConfig(upsample="sub-pixel"), DATA)
 
 
 def test_schema_diffusion_kinds_are_built():

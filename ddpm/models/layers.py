@@ -97,9 +97,18 @@ GROUP_NORMS = tuple(GROUP_NORM_CLASSES)
 def use_group_norm(model: nn.Module, kind: str) -> nn.Module:
     """Make every GroupNorm of ``model`` the ``kind`` of :data:`GROUP_NORM_CLASSES` (in place; same
     parameters and state dict)."""
-    cls = GROUP_NORM_CLASSES[kind]
+    return _swap_classes(model, nn.GroupNorm, GROUP_NORM_CLASSES[kind])
+
+
+def use_upsample(model: nn.Module, kind: str) -> nn.Module:
+    """Make every :class:`Upsample` of ``model`` the ``kind`` of :data:`UPSAMPLE_CLASSES` (in place;
+    same parameters and state dict)."""
+    return _swap_classes(model, Upsample, UPSAMPLE_CLASSES[kind])
+
+
+def _swap_classes(model: nn.Module, base: type, cls: type) -> nn.Module:
     for module in model.modules():
-        if isinstance(module, nn.GroupNorm):
+        if isinstance(module, base):
             module.__class__ = cls
     return model
 
@@ -259,3 +268,51 @@ class Upsample(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(upsample_nearest_2x(x))
+
+
+class SubpixelUpsample(Upsample):
+    """:class:`Upsample`'s function computed on the low-resolution input (:func:`upsample_conv_subpixel`):
+    the same parameters, 2.25x fewer convolution FLOPs, no upsampled copy; other rounding. Chosen by
+    ``model.upsample: subpixel``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return upsample_conv_subpixel(x, self.conv.weight, self.conv.bias)
+
+
+def _phase_taps(weight: torch.Tensor, dim: int) -> torch.Tensor:
+    """The 3 taps of ``weight`` along ``dim`` -> the 2 taps that act on the low-resolution input for
+    output phase 0 and 1, stacked in a new first dimension. Nearest upsampling repeats input row i as
+    rows 2i and 2i+1, so output row 2i sees input rows (i-1, i, i) and row 2i+1 sees (i, i, i+1)."""
+    t0, t1, t2 = weight.unbind(dim)
+    return torch.stack([torch.stack([t0, t1 + t2], dim), torch.stack([t0 + t1, t2], dim)])
+
+
+def subpixel_weight(weight: torch.Tensor) -> torch.Tensor:
+    """(O, I, 3, 3) -> (4 O, I, 2, 2): the kernel of each output phase (row phase a, column phase b),
+    in the order (a, b, O). The taps are summed in the weight's dtype (additions: autocast leaves them
+    in float32)."""
+    out_channels, in_channels = weight.shape[:2]
+    per_row = _phase_taps(weight, 2)  # (a, O, I, 2, 3)
+    per_pixel = _phase_taps(per_row, 4)  # (b, a, O, I, 2, 2)
+    return per_pixel.transpose(0, 1).reshape(4 * out_channels, in_channels, 2, 2)
+
+
+def upsample_conv_subpixel(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """``F.conv2d(upsample_nearest_2x(x), weight, bias, padding=1)`` for a 3x3 ``weight``, computed as
+    one 2x2 convolution of ``x`` with four times the output channels (one kernel per output pixel
+    phase), interleaved into the 2H x 2W result: a sub-pixel convolution (Shi et al. 2016) whose
+    kernels are tied to the 3x3 one, as in Aitken et al. 2017. Output row 2i + a comes from the 2x2
+    window whose top row is input row i - 1 + a, i.e. row i + a of the padded convolution's H + 1
+    rows (columns alike). Returned in ``x``'s memory format."""
+    b, _, h, w = x.shape
+    out_channels = weight.shape[0]
+    y = F.conv2d(x, subpixel_weight(weight), None if bias is None else bias.repeat(4), padding=1)  # (B, 4 O, H+1, W+1)
+    y = y.permute(0, 2, 3, 1).reshape(b, h + 1, w + 1, 2, 2, out_channels)
+    rows = [torch.stack([y[:, a : a + h, c : c + w, a, c] for c in (0, 1)], dim=3) for a in (0, 1)]  # (B, H, W, 2, O) each
+    out = torch.stack(rows, dim=2).reshape(b, 2 * h, 2 * w, out_channels).permute(0, 3, 1, 2)
+    return out if is_channels_last(x) else out.contiguous()
+
+
+# model.upsample: Upsample (nearest-neighbour upsampling, then the 3x3 convolution) or SubpixelUpsample.
+UPSAMPLE_CLASSES = {"direct": Upsample, "subpixel": SubpixelUpsample}
+UPSAMPLES = tuple(UPSAMPLE_CLASSES)
