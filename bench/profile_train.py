@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Where a fast-path training step of the CIFAR-10 U-Net spends its GPU time (torch.profiler).
 
-Usage: python bench/profile_train.py [--variants default,no-dropout,...] [--top N] [--copies] [--sample]
+Usage: python bench/profile_train.py [--variants default,no-dropout,...] [--top N] [--copies] [--sample | --full-step]
 Prints, per variant, img/s, the GPU time per step by kind of kernel and the top CUDA kernels of a
 few profiled steps. ``--sample`` profiles the sampling forward instead (eval mode, no gradients,
 bf16, batch 1024: the sampling row of bench/benchmark_unet.py; a variant's CUDA graphs are left out,
-as the sampler leaves them out at that batch). The ``deterministic`` variant runs the default one inside
+as the sampler leaves them out at that batch); ``--full-step`` adds gradient clipping and the EMA
+update to the training step, as the trainer and bench/benchmark_unet.py run it. The ``deterministic`` variant runs the default one inside
 ``ddpm.runtime.deterministic_kernels`` (the trainer's default), to see what determinism costs;
 ``nhwc-groupnorm`` tries GroupNorm on the channels-last memory
 (:class:`ddpm.models.layers.ChannelsLastGroupNorm`), ``fused-groupnorm`` (and with CUDA graphs,
@@ -28,6 +29,7 @@ from ddpm.models.layers import use_group_norm, use_upsample
 from ddpm.models.unet import UNet
 from ddpm.runtime import deterministic_kernels, seconds_per_call
 from ddpm.schedules import NoiseSchedule
+from ddpm.training.ema import EMA
 
 BATCH = 128
 SAMPLE_BATCH = 1024
@@ -45,12 +47,15 @@ def build(dropout=0.1, attention=(16,), group_norm="standard", upsample="direct"
 
 
 class TrainStep:
-    """One bf16, channels-last optimizer step of the eps loss on random images held on the GPU."""
+    """One bf16, channels-last optimizer step of the eps loss on random images held on the GPU;
+    ``full_step`` adds what the trainer and bench/benchmark_unet.py do around it: gradient clipping
+    at 1 and an EMA update (eager, outside the compiled model)."""
 
     batch = BATCH
 
-    def __init__(self, model: torch.nn.Module, compile_mode: str | None, seed: int = 0):
+    def __init__(self, model: torch.nn.Module, compile_mode: str | None, seed: int = 0, full_step: bool = False):
         self.model = model.cuda().train().to(memory_format=torch.channels_last)
+        self.ema = EMA(self.model, 0.9999) if full_step else None
         self.forward = torch.compile(self.model, mode=compile_mode) if compile_mode else self.model
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=2e-4, fused=compile_mode is not None)
         self.cuda_graphs = compile_mode == "reduce-overhead"
@@ -68,7 +73,11 @@ class TrainStep:
             loss = self.diffusion.training_losses(self.forward, x0, **draws).mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if self.ema is not None:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.optimizer.step()
+        if self.ema is not None:
+            self.ema.update(self.model)
 
 
 class SampleForward:
@@ -136,6 +145,7 @@ def main():
     parser.add_argument("--top", type=int, default=18)
     parser.add_argument("--copies", action="store_true", help="also list the ATen ops behind copy kernels, by input shape")
     parser.add_argument("--sample", action="store_true", help="profile the sampling forward (batch 1024, no gradients) instead of the training step")
+    parser.add_argument("--full-step", action="store_true", help="the training step with gradient clipping and the EMA update, as the trainer runs it")
     args = parser.parse_args()
     for name in args.variants.split(","):
         v = VARIANTS[name]
@@ -145,7 +155,10 @@ def main():
 
 def profile_variant(name: str, v: dict, args: argparse.Namespace) -> None:
     torch.manual_seed(0)
-    step = (SampleForward if args.sample else TrainStep)(v["build"](), v["compile_mode"])
+    if args.sample:
+        step = SampleForward(v["build"](), v["compile_mode"])
+    else:
+        step = TrainStep(v["build"](), v["compile_mode"], full_step=args.full_step)
     for _ in range(6):
         step()
     torch.cuda.synchronize()
