@@ -14,12 +14,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ddpm.config import DataSpec, ModelConfig
 from ddpm.factory import build_model
 from ddpm.models import fused_group_norm
 from ddpm.models.fused_group_norm import fused_kernels_apply, group_norm_act
 from ddpm.models.layers import FusedGroupNorm
 from ddpm.processes import env_with_package
+from small_unet import SMALL_DATA, SMALL_UNET, perturb
 
 pytestmark = pytest.mark.skipif(fused_group_norm.triton is None, reason="Triton is not installed")
 
@@ -164,13 +164,9 @@ def test_bad_arguments_are_errors(dropout, groups, shift, message):
 
 
 def test_a_unet_with_fused_group_norms_gives_the_standard_outputs_gradients_and_checkpoints():
-    data = DataSpec(image_channels=1, image_size=(16, 16))
-    config = ModelConfig(base_channels=32, channel_mult=(1, 2), num_res_blocks=1, attention_resolutions=(8,), dropout=0.0)
+    data, config = SMALL_DATA, SMALL_UNET
     torch.manual_seed(0)
-    standard = build_model(config, data).to(memory_format=torch.channels_last)
-    with torch.no_grad():  # no zero-initialised branches: every layer (and every bias) shapes the output
-        for p in standard.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
+    standard = perturb(build_model(config, data).to(memory_format=torch.channels_last))  # every bias shapes the output
     fused = build_model(dataclasses.replace(config, group_norm="fused"), data).to(memory_format=torch.channels_last)
     assert {type(m) for m in fused.modules() if isinstance(m, torch.nn.GroupNorm)} == {FusedGroupNorm}
     fused.load_state_dict(standard.state_dict())

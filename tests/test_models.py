@@ -22,6 +22,7 @@ from ddpm.models.layers import (
 )
 from ddpm.models.toy_unet import ToyUNet
 from ddpm.models.unet import UNet
+from small_unet import SMALL_DATA, SMALL_UNET, perturb
 
 
 def _count(model):
@@ -149,8 +150,7 @@ def test_channels_last_group_norm_in_a_unet_keeps_its_outputs_and_weights():
 
 
 def test_model_config_group_norm_chooses_the_kernel_and_checkpoints_load_either_way():
-    data = DataSpec(image_channels=1, image_size=(16, 16))
-    config = ModelConfig(base_channels=32, channel_mult=(1, 2), num_res_blocks=1, attention_resolutions=(8,), dropout=0.0)
+    data, config = SMALL_DATA, SMALL_UNET
     torch.manual_seed(0)
     standard = build_model(config, data).eval()
     swapped = build_model(dataclasses.replace(config, group_norm="channels_last"), data).eval()
@@ -193,14 +193,9 @@ def test_subpixel_upsampling_is_nearest_upsampling_then_the_convolution(memory_f
 
 
 def test_model_config_upsample_chooses_subpixel_upsampling_with_the_same_parameters():
-    data = DataSpec(image_channels=1, image_size=(16, 16))
-    config = ModelConfig(base_channels=32, channel_mult=(1, 2), num_res_blocks=1, attention_resolutions=(8,), dropout=0.0)
     torch.manual_seed(0)
-    direct = build_model(config, data).eval()
-    with torch.no_grad():  # a zero-initialised branch would hide the upsampling's output
-        for p in direct.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-    subpixel = build_model(dataclasses.replace(config, upsample="subpixel"), data).eval()
+    direct = perturb(build_model(SMALL_UNET, SMALL_DATA).eval())
+    subpixel = build_model(dataclasses.replace(SMALL_UNET, upsample="subpixel"), SMALL_DATA).eval()
     assert {type(m) for m in direct.modules() if isinstance(m, Upsample)} == {Upsample}
     assert {type(m) for m in subpixel.modules() if isinstance(m, Upsample)} == {SubpixelUpsample}
     subpixel.load_state_dict(direct.state_dict())
