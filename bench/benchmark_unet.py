@@ -75,6 +75,8 @@ COLUMN_HELP = ", ".join(f"{short} = {name}" for short, name in COLUMN_NAMES.item
 # What a run measures; a machine whose commands may run only minutes runs the parts in separate
 # processes (each compiles its own graphs) and prints one table with --merge.
 PARTS = ("train", "sample", "loss", "mnist")
+# The model settings our column can take (fields of UNetSpec and ModelConfig); reports record each as ours_<name>.
+OURS_SETTINGS = ("group_norm", "upsample")
 PART_HELP = (
     "train = training images/s per batch size, sample = sampling-forward images/s, "
     "loss = the fast path's loss curve against fp32, mnist = the time to draw the MNIST samples"
@@ -341,8 +343,7 @@ def run(settings: Settings, columns: list[str], parts: list[str], config_path: P
     report: dict = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "torch": torch.__version__,
-        "ours_group_norm": spec.group_norm,
-        "ours_upsample": spec.upsample,
+        **{f"ours_{key}": getattr(spec, key) for key in OURS_SETTINGS},
         "peak_flops": matmul_peak(device, quick),
     }
     print(f"{report['device']}; torch {torch.__version__}; measured matmul peak {report['peak_flops'] / 1e12:.1f} TFLOP/s", flush=True)
@@ -414,7 +415,7 @@ def merge_reports(reports: list[dict]) -> dict:
     them; elapsed time summed)."""
     devices = {(r["device"], r["torch"], *ours_settings(r).values()) for r in reports}
     if len(devices) != 1:
-        raise SystemExit(f"error: the parts ran on different devices, torch versions or settings of ours (group_norm, upsample): {sorted(devices)}")
+        raise SystemExit(f"error: the parts ran on different devices, torch versions or settings of ours ({', '.join(OURS_SETTINGS)}): {sorted(devices)}")
     merged: dict = {"rows": {}}
     for report in reports:
         for key, value in report.items():
@@ -432,7 +433,7 @@ def merge_reports(reports: list[dict]) -> dict:
 
 def ours_settings(report: dict) -> dict[str, str]:
     """The model settings our column ran with (a report written before a setting existed ran its default)."""
-    return {key: report.get(f"ours_{key}", getattr(ModelConfig, key)) for key in ("group_norm", "upsample")}
+    return {key: report.get(f"ours_{key}", getattr(ModelConfig, key)) for key in OURS_SETTINGS}
 
 
 def print_table(report: dict) -> None:

@@ -24,9 +24,9 @@ import re
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from ddpm.config import DataSpec, ModelConfig
 from ddpm.diffusion import GaussianDiffusion
-from ddpm.models.layers import use_group_norm, use_upsample
-from ddpm.models.unet import UNet
+from ddpm.factory import build_model
 from ddpm.runtime import deterministic_kernels, seconds_per_call
 from ddpm.schedules import NoiseSchedule
 from ddpm.training.ema import EMA
@@ -35,13 +35,16 @@ BATCH = 128
 SAMPLE_BATCH = 1024
 
 
-def build(dropout=0.1, attention=(16,), group_norm="standard", upsample="direct"):
-    """The CIFAR-10 U-Net of Ho et al. (35.7M parameters), with the variant's dropout, attention,
-    GroupNorm and upsampling (model.group_norm and model.upsample kinds)."""
+def build(dropout=0.1, attention=(16,), group_norm=ModelConfig.group_norm, upsample=ModelConfig.upsample):
+    """The CIFAR-10 U-Net of Ho et al. (35.7M parameters), built by the project's factory with the
+    variant's dropout, attention, model.group_norm and model.upsample."""
+    config = ModelConfig(
+        base_channels=128, channel_mult=(1, 2, 2, 2), num_res_blocks=2, attention_resolutions=attention,
+        dropout=dropout, group_norm=group_norm, upsample=upsample,
+    )  # fmt: skip
 
     def make():
-        unet = UNet(3, (32, 32), 128, (1, 2, 2, 2), 2, attention, dropout=dropout)
-        return use_upsample(use_group_norm(unet, group_norm), upsample)
+        return build_model(config, DataSpec(3, (32, 32)))
 
     return make
 
@@ -55,6 +58,7 @@ class TrainStep:
 
     def __init__(self, model: torch.nn.Module, compile_mode: str | None, seed: int = 0, full_step: bool = False):
         self.model = model.cuda().train().to(memory_format=torch.channels_last)
+        self.full_step = full_step
         self.ema = EMA(self.model, 0.9999) if full_step else None
         self.forward = torch.compile(self.model, mode=compile_mode) if compile_mode else self.model
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=2e-4, fused=compile_mode is not None)
@@ -73,10 +77,10 @@ class TrainStep:
             loss = self.diffusion.training_losses(self.forward, x0, **draws).mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        if self.ema is not None:
+        if self.full_step:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.optimizer.step()
-        if self.ema is not None:
+        if self.full_step:
             self.ema.update(self.model)
 
 

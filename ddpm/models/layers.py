@@ -59,9 +59,10 @@ class ChannelsLastGroupNorm(nn.GroupNorm):
 class FusedGroupNorm(nn.GroupNorm):
     """GroupNorm whose channels-last CUDA inputs take fused Triton kernels (:mod:`ddpm.models.fused_group_norm`).
 
-    :func:`norm_silu` hands it the SiLU and the dropout that follow it, so the three run as one pass
-    over the activation forward and two backward. Chosen by ``model.group_norm: fused``; the same
-    function as :class:`torch.nn.GroupNorm` up to rounding, but other dropout masks.
+    :func:`norm_silu` hands it the SiLU and the dropout that follow it, so the three take two passes
+    over the activation each way (statistics, then the output; sums, then the input gradient).
+    Chosen by ``model.group_norm: fused``; the same function as :class:`torch.nn.GroupNorm` up to
+    rounding, but other dropout masks.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
