@@ -41,7 +41,6 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-import yaml  # noqa: E402
 
 from ddpm.config import DiffusionConfig, ModelConfig, SamplerConfig, SamplingConfig, TrainingConfig, from_dict  # noqa: E402
 from ddpm.data import load_split  # noqa: E402
@@ -50,6 +49,7 @@ from ddpm.evaluation.fid import MetricConfig, load_reference  # noqa: E402
 from ddpm.labels import data_spec  # noqa: E402
 from ddpm.generation import sample_set  # noqa: E402
 from ddpm.training import TrainingData, TrainingFiles, load_model_checkpoint, train  # noqa: E402
+from workflow_config import DEFAULT_CONFIG, experiment_section  # noqa: E402
 
 BATCH = 128
 CONTENDERS = ("ours", "ddpm_pytorch", "diffusers")
@@ -188,7 +188,7 @@ def main() -> None:
     parser.add_argument("--data", required=True, type=Path, help="prepared MNIST folder (train.npz, val.npz)")
     parser.add_argument("--classifier", required=True, type=Path)
     parser.add_argument("--reference", required=True, type=Path, help="classifier-feature reference statistics of the test split")
-    parser.add_argument("--config", type=Path, default=Path("config/config.yaml"), help="where ours' settings come from")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="where ours' settings come from")
     parser.add_argument("--experiment", default="mnist_uncond")
     parser.add_argument("--minutes", type=float, default=4.0)
     parser.add_argument("--samples", type=int, default=10_000)
@@ -209,11 +209,8 @@ def main() -> None:
             f"or leave those contenders out with --only"
         )
     device = torch.device(args.device)
-    experiments = yaml.safe_load(args.config.read_text()).get("experiments", {})
-    if args.experiment not in experiments:
-        raise SystemExit(f"{args.config} has no experiment {args.experiment!r} (it has {', '.join(experiments)})")
     seconds = args.minutes * 60
-    settings = ours_settings(experiments[args.experiment], seconds)
+    settings = ours_settings(experiment_section(args.config, args.experiment), seconds)
     train_split, val_split = load_split(args.data / "train.npz"), load_split(args.data / "val.npz")
     images = torch.from_numpy(train_split.images).to(device).permute(0, 3, 1, 2).float() / 255.0
     references = [load_reference(args.reference)]

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The project's DDPM U-Net against diffusers' UNet2DModel at its best, in one run.
 
-Both networks are the CIFAR-10 U-Net of Ho et al. (35.7M parameters; diffusers: block_out_channels
-128,256,256,256, layers_per_block 2, attention at 16x16, one head). Every configuration runs the same
+Both networks are the U-Net of the ``cifar10_ddpm`` experiment of config/config.yaml (``--unet-experiment``),
+the CIFAR-10 U-Net of Ho et al. (35.7M parameters; diffusers: block_out_channels 128,256,256,256,
+layers_per_block 2, attention at 16x16, one head); ours with that experiment's settings of
+``model.group_norm`` and ``model.upsample`` unless the options below say otherwise. Every configuration runs the same
 training step: bf16 autocast, the eps-MSE loss of ``GaussianDiffusion.training_losses``, backward,
 gradient clipping at 1, fused AdamW, an EMA update; cudnn.benchmark and TF32 are on for everyone.
 Columns:
@@ -24,7 +26,7 @@ time to draw 10,000 MNIST samples with the model of the ``mnist_uncond`` experim
 with DPM-Solver++ 20 steps against DDIM 100, after compilation, through ``ddpm.samplers.generate``.
 
 Usage: python bench/benchmark_unet.py [--json out.json] [--skip-diffusers] [--batches 128 256]
-       [--group-norm fused] [--upsample subpixel]   # our column with another model.group_norm, model.upsample
+       [--group-norm standard] [--upsample direct]   # our column with another model.group_norm, model.upsample
        python bench/benchmark_unet.py --quick --device cpu   # a tiny end-to-end check of the harness
 Where one command may run only minutes, measure in parts (same machine, one process each) and merge:
        python bench/benchmark_unet.py --parts train --columns eager compiled graphs --batches 128 --json a.json
@@ -52,7 +54,6 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
 from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, SamplerConfig, from_dict
@@ -62,9 +63,10 @@ from ddpm.models.layers import GROUP_NORMS, UPSAMPLES
 from ddpm.runtime import autocast, mark_step, maybe_compile, memory_format, place, resolve_device, seconds_per_call, synchronize, uses_bf16
 from ddpm.samplers import generate, use_sampling_graphs
 from ddpm.training.ema import EMA
+from workflow_config import DEFAULT_CONFIG, UNET_EXPERIMENT, experiment_model, experiment_section, model_where
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
 MNIST_SHAPE = (1, 28, 28)  # MNIST's native size; the mnist dataset of config/config.yaml keeps it
+CIFAR_SHAPE = (3, 32, 32)  # CIFAR-10's, the compared U-Net's images
 FAST_SAMPLER = SamplerConfig("dpmpp_2m", 20, spacing="trailing")
 BASELINE_SAMPLER = SamplerConfig("ddim", 100)
 DIFFUSERS_COLUMNS = ("diffusers eager", "diffusers compiled", "diffusers compiled + CUDA graphs")
@@ -93,8 +95,23 @@ class UNetSpec:
     attention_resolutions: tuple[int, ...]  # feature-map heights with self-attention
     size: int = 32
     channels: int = 3
+    dropout: float = ModelConfig.dropout
     group_norm: str = ModelConfig.group_norm  # ours only: model.group_norm (ddpm.models.layers.GROUP_NORM_CLASSES)
     upsample: str = ModelConfig.upsample  # ours only: model.upsample (ddpm.models.layers.UPSAMPLE_CLASSES)
+
+    @classmethod
+    def from_experiment(cls, config_path: Path, experiment: str, size: int, channels: int) -> UNetSpec:
+        """The U-Net of an experiment of the workflow's config (its ``model`` section), on images of
+        ``channels`` x ``size`` x ``size``; diffusers' UNet2DModel has a peer only for an
+        unconditional U-Net with one attention head."""
+        model = experiment_model(config_path, experiment)
+        if (model.architecture, model.conditioning, model.num_heads) != ("unet", "none", 1):
+            raise SystemExit(
+                f"error: {model_where(config_path, experiment)} is a {model.architecture} with conditioning {model.conditioning!r} and {model.num_heads} "
+                "attention head(s); the diffusers peer is built only for an unconditional unet with one head: choose another experiment"
+            )
+        fields = ("base_channels", "channel_mult", "num_res_blocks", "attention_resolutions", "dropout", *OURS_SETTINGS)
+        return cls(size=size, channels=channels, **{name: getattr(model, name) for name in fields})
 
     def ours(self) -> torch.nn.Module:
         config = ModelConfig(
@@ -102,7 +119,7 @@ class UNetSpec:
             channel_mult=self.channel_mult,
             num_res_blocks=self.num_res_blocks,
             attention_resolutions=self.attention_resolutions,
-            dropout=0.1,
+            dropout=self.dropout,
             group_norm=self.group_norm,
             upsample=self.upsample,
         )
@@ -122,7 +139,7 @@ class UNetSpec:
             up_block_types=tuple("AttnUpBlock2D" if h in self.attention_resolutions else "UpBlock2D" for h in reversed(heights)),
             attention_head_dim=None,
             norm_eps=1e-6,
-            dropout=0.1,
+            dropout=self.dropout,
         )
         return DiffusersAdapter(net)
 
@@ -138,7 +155,6 @@ class DiffusersAdapter(torch.nn.Module):
         return self.net(x, t).sample
 
 
-CIFAR_UNET = UNetSpec(128, (1, 2, 2, 2), 2, (16,))
 TINY_UNET = UNetSpec(32, (1, 2), 1, (16,))
 
 
@@ -288,7 +304,7 @@ def mnist_sampling_seconds(config_path: Path, experiment: str, settings: Setting
     then a small-batch run of DPM-Solver++ 20 without and with CUDA graphs for the sampling loop.
     """
     device = settings.device
-    section = yaml.safe_load(config_path.read_text())["experiments"][experiment]
+    section = experiment_section(config_path, experiment)
     model_config = from_dict(ModelConfig, section.get("model"), f"experiments.{experiment}.model")
     diffusion = build_diffusion(from_dict(DiffusionConfig, section.get("diffusion"), f"experiments.{experiment}.diffusion"))
     torch.manual_seed(0)
@@ -493,16 +509,11 @@ def main() -> None:
     parser.add_argument("--merge", type=Path, nargs="+", metavar="JSON", help="print (and with --json write) one table from the JSON of runs of parts; measures nothing")
     parser.add_argument("--batches", type=int, nargs="+", help="training batch sizes (default 128 256; quick: 8 16)")
     parser.add_argument("--graph-mode", default="reduce-overhead", choices=["reduce-overhead", "max-autotune"], help="diffusers' CUDA-graph column")
-    parser.add_argument(
-        "--group-norm", choices=GROUP_NORMS, default=ModelConfig.group_norm,
-        help=f"our CIFAR-10 U-Net's model.group_norm (default: the model's default, {ModelConfig.group_norm})",
-    )
-    parser.add_argument(
-        "--upsample", choices=UPSAMPLES, default=ModelConfig.upsample,
-        help=f"our CIFAR-10 U-Net's model.upsample (default: the model's default, {ModelConfig.upsample})",
-    )
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="where the MNIST model's settings come from")
-    parser.add_argument("--experiment", default="mnist_uncond")
+    parser.add_argument("--group-norm", choices=GROUP_NORMS, help="our U-Net's model.group_norm (default: the --unet-experiment's)")
+    parser.add_argument("--upsample", choices=UPSAMPLES, help="our U-Net's model.upsample (default: the --unet-experiment's)")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="the workflow config the models' settings come from")
+    parser.add_argument("--unet-experiment", default=UNET_EXPERIMENT, help="the experiment whose model is the compared U-Net (on 32x32 RGB images)")
+    parser.add_argument("--experiment", default="mnist_uncond", help="the experiment whose model draws the MNIST samples")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.merge:
@@ -517,11 +528,13 @@ def main() -> None:
         sizes = dict(spec=TINY_UNET, train_batches=(8, 16), sample_batch=32, iters=2, repeats=2, loss_steps=10, loss_window=5)
         sizes.update(mnist_images=4, small_batch=2, small_batch_images=4)
     else:
-        sizes = dict(spec=CIFAR_UNET, train_batches=(128, 256), sample_batch=1024, iters=20, repeats=3, loss_steps=200, loss_window=20)
+        spec = UNetSpec.from_experiment(args.config, args.unet_experiment, size=CIFAR_SHAPE[1], channels=CIFAR_SHAPE[0])
+        sizes = dict(spec=spec, train_batches=(128, 256), sample_batch=1024, iters=20, repeats=3, loss_steps=200, loss_window=20)
         sizes.update(mnist_images=10_000, small_batch=16, small_batch_images=256)
     if args.batches:
         sizes["train_batches"] = tuple(args.batches)
-    sizes["spec"] = dataclasses.replace(sizes["spec"], group_norm=args.group_norm, upsample=args.upsample)
+    chosen = {key: getattr(args, key) for key in OURS_SETTINGS if getattr(args, key) is not None}
+    sizes["spec"] = dataclasses.replace(sizes["spec"], **chosen)
     settings = Settings(device=device, graph_mode=args.graph_mode, **sizes)
     columns = [COLUMN_NAMES[c] for c in args.columns] if args.columns else [*DIFFUSERS_COLUMNS, OURS]
     if args.skip_diffusers:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import re
 
 import torch
@@ -30,21 +31,19 @@ from ddpm.factory import build_model
 from ddpm.runtime import deterministic_kernels, seconds_per_call
 from ddpm.schedules import NoiseSchedule
 from ddpm.training.ema import EMA
+from workflow_config import DEFAULT_CONFIG, UNET_EXPERIMENT, experiment_model
 
 BATCH = 128
 SAMPLE_BATCH = 1024
 
 
-def build(dropout=0.1, attention=(16,), group_norm=ModelConfig.group_norm, upsample=ModelConfig.upsample):
-    """The CIFAR-10 U-Net of Ho et al. (35.7M parameters), built by the project's factory with the
-    variant's dropout, attention, model.group_norm and model.upsample."""
-    config = ModelConfig(
-        base_channels=128, channel_mult=(1, 2, 2, 2), num_res_blocks=2, attention_resolutions=attention,
-        dropout=dropout, group_norm=group_norm, upsample=upsample,
-    )  # fmt: skip
+def build(**changes):
+    """A maker of the speed benchmarks' U-Net (workflow_config.UNET_EXPERIMENT's model) through the project's factory, with the variant's ``changes`` to its
+    ModelConfig; model.group_norm and model.upsample are the dataclass's defaults unless changed."""
 
     def make():
-        return build_model(config, DataSpec(3, (32, 32)))
+        defaults = dict(group_norm=ModelConfig.group_norm, upsample=ModelConfig.upsample)
+        return build_model(dataclasses.replace(experiment_model(DEFAULT_CONFIG, UNET_EXPERIMENT), **{**defaults, **changes}), DataSpec(3, (32, 32)))
 
     return make
 
@@ -137,7 +136,7 @@ VARIANTS = {
     "fused-subpixel": dict(build=build(group_norm="fused", upsample="subpixel"), compile_mode="default"),
     "fused-subpixel-reduce-overhead": dict(build=build(group_norm="fused", upsample="subpixel"), compile_mode="reduce-overhead"),
     "no-dropout": dict(build=build(dropout=0.0), compile_mode="default"),
-    "no-attention": dict(build=build(attention=()), compile_mode="default"),
+    "no-attention": dict(build=build(attention_resolutions=()), compile_mode="default"),
     "max-autotune-no-cudagraphs": dict(build=build(), compile_mode="max-autotune-no-cudagraphs"),
     "reduce-overhead": dict(build=build(), compile_mode="reduce-overhead"),
 }

@@ -10,7 +10,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_a_missing_peer_is_named_with_its_install_command_before_ours_trains(tmp_path):
     # The module set to None in sys.modules: it cannot be imported, as where it is not installed.
     code = (
-        "import runpy, sys; sys.modules['denoising_diffusion_pytorch'] = None; "
+        "import runpy, sys; sys.modules['denoising_diffusion_pytorch'] = None; sys.path.insert(0, 'bench'); "
         "sys.argv = ['anchor_comparison.py', '--only', 'ours,ddpm_pytorch', '--device', 'cpu', "
         f"'--data', {str(tmp_path / 'no-data')!r}, '--classifier', 'c.pt', '--reference', 'r.npz']; "
         "runpy.run_path('bench/anchor_comparison.py', run_name='__main__')"

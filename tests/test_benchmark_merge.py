@@ -87,9 +87,10 @@ def test_the_upsample_option_swaps_our_upsampling_and_mfu_counts_the_architectur
 
 
 def test_asking_for_the_peer_without_diffusers_is_a_clear_error_before_any_measurement():
-    # diffusers set to None in sys.modules: importing it raises ImportError, as where it is not installed.
+    # diffusers set to None in sys.modules: importing it raises ImportError, as where it is not installed;
+    # bench/ first on the path, as `python bench/benchmark_unet.py` puts it.
     code = (
-        "import runpy, sys; sys.modules['diffusers'] = None; "
+        "import runpy, sys; sys.modules['diffusers'] = None; sys.path.insert(0, 'bench'); "
         "sys.argv = ['benchmark_unet.py', '--device', 'cpu', '--quick', '--columns', 'eager', 'ours']; "
         "runpy.run_path('bench/benchmark_unet.py', run_name='__main__')"
     )
@@ -98,3 +99,24 @@ def test_asking_for_the_peer_without_diffusers_is_a_clear_error_before_any_measu
     assert "pip install diffusers" in result.stderr and "--columns ours" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""  # nothing measured
+
+
+def test_the_compared_unet_is_the_cifar10_experiments_model(bench):
+    spec = bench.UNetSpec.from_experiment(bench.DEFAULT_CONFIG, "cifar10_ddpm", size=32, channels=3)
+    # Ho et al.'s CIFAR-10 U-Net: 128 channels, multipliers 1,2,2,2, two blocks per level, attention at 16x16.
+    assert (spec.base_channels, spec.channel_mult, spec.num_res_blocks, spec.attention_resolutions) == (128, (1, 2, 2, 2), 2, (16,))
+    assert (spec.size, spec.channels, spec.dropout) == (32, 3, 0.1)
+    assert sum(p.numel() for p in spec.ours().parameters()) == 35_746_307
+
+
+@pytest.mark.parametrize("experiment, message", [("mnist_cond", "unconditional unet with one head"), ("no_such", "has no experiment")])
+def test_an_experiment_without_a_diffusers_peer_is_refused(bench, experiment, message):
+    with pytest.raises(SystemExit, match=message):
+        bench.UNetSpec.from_experiment(bench.DEFAULT_CONFIG, experiment, size=32, channels=3)
+
+
+def test_our_settings_come_from_the_experiment(bench, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("experiments:\n  tiny:\n    model: {base_channels: 8, channel_mult: [1], group_norm: channels_last, upsample: subpixel}\n")
+    spec = bench.UNetSpec.from_experiment(config, "tiny", size=8, channels=1)
+    assert (spec.base_channels, spec.channel_mult, spec.group_norm, spec.upsample) == (8, (1,), "channels_last", "subpixel")
