@@ -51,7 +51,6 @@ import time
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -62,7 +61,7 @@ from ddpm.io import write_json
 from ddpm.models.layers import GROUP_NORMS, UPSAMPLES
 from ddpm.runtime import autocast, mark_step, maybe_compile, memory_format, place, resolve_device, seconds_per_call, synchronize, uses_bf16
 from ddpm.samplers import generate, use_sampling_graphs
-from ddpm.training.ema import EMA
+from train_step import Prepared, TrainStep, benchmark_backends
 from workflow_config import DEFAULT_CONFIG, UNET_EXPERIMENT, experiment_model, experiment_section, model_where
 
 MNIST_SHAPE = (1, 28, 28)  # MNIST's native size; the mnist dataset of config/config.yaml keeps it
@@ -112,6 +111,10 @@ class UNetSpec:
             )
         fields = ("base_channels", "channel_mult", "num_res_blocks", "attention_resolutions", "dropout", *OURS_SETTINGS)
         return cls(size=size, channels=channels, **{name: getattr(model, name) for name in fields})
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.channels, self.size, self.size
 
     def ours(self) -> torch.nn.Module:
         config = ModelConfig(
@@ -188,7 +191,7 @@ def matmul_peak(device: torch.device, quick: bool) -> float:
 
 
 def forward_flops(model: torch.nn.Module, spec: UNetSpec) -> float:
-    x = torch.randn(1, spec.channels, spec.size, spec.size)
+    x = torch.randn(1, *spec.image_shape)
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
         copy.deepcopy(model).cpu().eval()(x, torch.tensor([500]))
@@ -206,16 +209,6 @@ def tf32(enabled: bool):
 
 
 # -- the configurations --------------------------------------------------------------------------
-
-
-@dataclass
-class Prepared:
-    """A network set up one way: ``forward`` is what is called, ``raw`` holds the parameters."""
-
-    raw: torch.nn.Module
-    forward: Callable[..., torch.Tensor]
-    layout: torch.memory_format
-    cuda_graphs: bool
 
 
 def compile_options(device: torch.device, mode: str | None) -> dict:
@@ -240,34 +233,6 @@ def prepare(column: str, net: torch.nn.Module, settings: Settings, training: boo
     return Prepared(raw, torch.compile(raw, **compile_options(device, mode)), torch.channels_last, graphs)
 
 
-class TrainStep:
-    """The trainer's step (ddpm.training.loop._Run._train_step) on random images held on the device."""
-
-    def __init__(self, prepared: Prepared, settings: Settings, batch: int, precision: str = "auto", seed: int = 1):
-        device, spec = settings.device, settings.spec
-        self.prepared, self.device, self.batch, self.precision = prepared, device, batch, precision
-        self.objective = build_diffusion(DiffusionConfig())
-        self.optimizer = torch.optim.AdamW(prepared.raw.parameters(), lr=2e-4, fused=device.type == "cuda")
-        self.ema = EMA(prepared.raw, 0.9999)
-        self.generator = torch.Generator(device).manual_seed(seed)
-        self.images = torch.rand(max(1024, batch), spec.channels, spec.size, spec.size, device=device, generator=self.generator) * 2 - 1
-
-    def __call__(self) -> torch.Tensor:
-        idx = torch.randint(0, len(self.images), (self.batch,), device=self.device, generator=self.generator)
-        x = self.images[idx].contiguous(memory_format=self.prepared.layout)
-        draws = self.objective.draw_training_randomness(self.batch, tuple(x.shape[1:]), self.device, self.generator)
-        if self.prepared.cuda_graphs:
-            mark_step()
-        with autocast(self.device, self.precision):
-            loss = self.objective.training_losses(self.prepared.forward, x, **draws).mean()
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.prepared.raw.parameters(), 1.0)
-        self.optimizer.step()
-        self.ema.update(self.prepared.raw)
-        return loss.detach()
-
-
 def train_images_per_s(step: TrainStep, settings: Settings) -> float:
     for _ in range(3):
         step()
@@ -276,7 +241,7 @@ def train_images_per_s(step: TrainStep, settings: Settings) -> float:
 
 def sample_images_per_s(prepared: Prepared, settings: Settings) -> float:
     spec, device, batch = settings.spec, settings.device, settings.sample_batch
-    x = torch.randn(batch, spec.channels, spec.size, spec.size, device=device).contiguous(memory_format=prepared.layout)
+    x = torch.randn(batch, *spec.image_shape, device=device).contiguous(memory_format=prepared.layout)
     t = torch.randint(0, 1000, (batch,), device=device)
 
     def forward():
@@ -344,15 +309,13 @@ def fast_path_with_curve(net: torch.nn.Module, settings: Settings) -> tuple[Trai
     """Our fast path's training step at the first batch size, the weights it starts from, and its
     first ``loss_steps`` losses from them (the loss curve compared with the fp32 reference)."""
     initial = copy.deepcopy(net.state_dict())
-    step = TrainStep(prepare(OURS, net, settings, training=True), settings, settings.train_batches[0])
+    step = TrainStep(prepare(OURS, net, settings, training=True), settings.device, settings.spec.image_shape, settings.train_batches[0])
     return step, initial, [float(step()) for _ in range(settings.loss_steps)]
 
 
 def run(settings: Settings, columns: list[str], parts: list[str], config_path: Path, experiment: str, quick: bool) -> dict:
     device, spec = settings.device, settings.spec
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    benchmark_backends(device)
     builders = {c: spec.ours if c == OURS else spec.diffusers for c in columns}
     with_diffusers = any(c != OURS for c in columns)
 
@@ -389,7 +352,7 @@ def run(settings: Settings, columns: list[str], parts: list[str], config_path: P
             if column == OURS and batch == settings.train_batches[0]:
                 step, initial, fast_curve = fast_path_with_curve(net, settings)
             else:
-                step = TrainStep(prepare(column, net, settings, training=True), settings, batch)
+                step = TrainStep(prepare(column, net, settings, training=True), device, spec.image_shape, batch)
             record(f"train, batch {batch}", column, train_images_per_s(step, settings))
             if column == OURS and device.type == "cuda":
                 report.setdefault("ours_peak_memory_gib", {})[str(batch)] = torch.cuda.max_memory_allocated(device) / 2**30
@@ -408,7 +371,7 @@ def run(settings: Settings, columns: list[str], parts: list[str], config_path: P
         torch._dynamo.reset()
         reference = Prepared(reference_net.to(device).train(), reference_net, torch.contiguous_format, False)
         with tf32(False):
-            reference_step = TrainStep(reference, settings, settings.train_batches[0], precision="fp32")
+            reference_step = TrainStep(reference, device, spec.image_shape, settings.train_batches[0], precision="fp32")
             reference_curve = [float(reference_step()) for _ in range(settings.loss_steps)]
         ref_w, fast_w = window_means(reference_curve, settings.loss_window), window_means(fast_curve, settings.loss_window)
         report["loss_curve"] = {

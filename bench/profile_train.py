@@ -5,8 +5,9 @@ Usage: python bench/profile_train.py [--variants default,no-dropout,...] [--top 
 Prints, per variant, img/s, the GPU time per step by kind of kernel and the top CUDA kernels of a
 few profiled steps. ``--sample`` profiles the sampling forward instead (eval mode, no gradients,
 bf16, batch 1024: the sampling row of bench/benchmark_unet.py; a variant's CUDA graphs are left out,
-as the sampler leaves them out at that batch); ``--full-step`` adds gradient clipping and the EMA
-update to the training step, as the trainer and bench/benchmark_unet.py run it. The ``deterministic`` variant runs the default one inside
+as the sampler leaves them out at that batch). The training step is the one bench/benchmark_unet.py
+times (bench/train_step.py), under the same backend settings (cudnn.benchmark, TF32), without its
+gradient clipping and EMA update unless ``--full-step``. The ``deterministic`` variant runs the default one inside
 ``ddpm.runtime.deterministic_kernels`` (the trainer's default), to see what determinism costs;
 ``nhwc-groupnorm`` tries GroupNorm on the channels-last memory
 (:class:`ddpm.models.layers.ChannelsLastGroupNorm`), ``fused-groupnorm`` (and with CUDA graphs,
@@ -26,61 +27,37 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from ddpm.config import DataSpec, ModelConfig
-from ddpm.diffusion import GaussianDiffusion
 from ddpm.factory import build_model
 from ddpm.runtime import deterministic_kernels, seconds_per_call
-from ddpm.schedules import NoiseSchedule
-from ddpm.training.ema import EMA
+from train_step import Prepared, TrainStep, benchmark_backends
 from workflow_config import DEFAULT_CONFIG, UNET_EXPERIMENT, experiment_model
 
 BATCH = 128
+IMAGE_SHAPE = (3, 32, 32)  # CIFAR-10's
 SAMPLE_BATCH = 1024
 
 
 def build(**changes):
-    """A maker of the speed benchmarks' U-Net (workflow_config.UNET_EXPERIMENT's model) through the project's factory, with the variant's ``changes`` to its
-    ModelConfig; model.group_norm and model.upsample are the dataclass's defaults unless changed."""
+    """A maker of the speed benchmarks' U-Net (workflow_config.UNET_EXPERIMENT's model) through the
+    project's factory, with the variant's ``changes`` to its ModelConfig; model.group_norm and
+    model.upsample are the dataclass's defaults unless changed."""
 
     def make():
         defaults = dict(group_norm=ModelConfig.group_norm, upsample=ModelConfig.upsample)
-        return build_model(dataclasses.replace(experiment_model(DEFAULT_CONFIG, UNET_EXPERIMENT), **{**defaults, **changes}), DataSpec(3, (32, 32)))
+        return build_model(dataclasses.replace(experiment_model(DEFAULT_CONFIG, UNET_EXPERIMENT), **{**defaults, **changes}), DataSpec(IMAGE_SHAPE[0], IMAGE_SHAPE[1:]))
 
     return make
 
 
-class TrainStep:
-    """One bf16, channels-last optimizer step of the eps loss on random images held on the GPU;
-    ``full_step`` adds what the trainer and bench/benchmark_unet.py do around it: gradient clipping
-    at 1 and an EMA update (eager, outside the compiled model)."""
-
-    batch = BATCH
-
-    def __init__(self, model: torch.nn.Module, compile_mode: str | None, seed: int = 0, full_step: bool = False):
-        self.model = model.cuda().train().to(memory_format=torch.channels_last)
-        self.full_step = full_step
-        self.ema = EMA(self.model, 0.9999) if full_step else None
-        self.forward = torch.compile(self.model, mode=compile_mode) if compile_mode else self.model
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=2e-4, fused=compile_mode is not None)
-        self.cuda_graphs = compile_mode == "reduce-overhead"
-        self.diffusion = GaussianDiffusion(NoiseSchedule.from_name("linear", 1000))
-        self.generator = torch.Generator("cuda").manual_seed(seed)
-        self.data = torch.rand(4096, 3, 32, 32, device="cuda", generator=self.generator) * 2 - 1
-
-    def __call__(self) -> None:
-        index = torch.randint(0, len(self.data), (BATCH,), device="cuda", generator=self.generator)
-        x0 = self.data[index].contiguous(memory_format=torch.channels_last)
-        draws = self.diffusion.draw_training_randomness(BATCH, tuple(x0.shape[1:]), x0.device, self.generator)
-        if self.cuda_graphs:
-            torch.compiler.cudagraph_mark_step_begin()
-        with torch.autocast("cuda", dtype=torch.bfloat16):
-            loss = self.diffusion.training_losses(self.forward, x0, **draws).mean()
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.full_step:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.optimizer.step()
-        if self.full_step:
-            self.ema.update(self.model)
+def train_step(model: torch.nn.Module, compile_mode: str | None, full_step: bool) -> TrainStep:
+    """bench/benchmark_unet.py's training step (bench/train_step.py) for a variant: channels-last,
+    compiled in ``compile_mode`` (eager where None; CUDA graphs with ``reduce-overhead``), at batch
+    128; without ``full_step`` it leaves out the gradient clipping and the EMA update."""
+    device = torch.device("cuda")
+    raw = model.to(device).train().to(memory_format=torch.channels_last)
+    forward = torch.compile(raw, mode=compile_mode) if compile_mode else raw
+    prepared = Prepared(raw, forward, torch.channels_last, cuda_graphs=compile_mode == "reduce-overhead")
+    return TrainStep(prepared, device, IMAGE_SHAPE, BATCH, clip_and_ema=full_step)
 
 
 class SampleForward:
@@ -93,7 +70,7 @@ class SampleForward:
         mode = "default" if compile_mode == "reduce-overhead" else compile_mode
         self.forward = torch.compile(self.model, mode=mode) if mode else self.model
         generator = torch.Generator("cuda").manual_seed(seed)
-        self.x = torch.randn(SAMPLE_BATCH, 3, 32, 32, device="cuda", generator=generator).contiguous(memory_format=torch.channels_last)
+        self.x = torch.randn(SAMPLE_BATCH, *IMAGE_SHAPE, device="cuda", generator=generator).contiguous(memory_format=torch.channels_last)
         self.t = torch.randint(0, 1000, (SAMPLE_BATCH,), device="cuda", generator=generator)
 
     def __call__(self) -> None:
@@ -148,8 +125,9 @@ def main():
     parser.add_argument("--top", type=int, default=18)
     parser.add_argument("--copies", action="store_true", help="also list the ATen ops behind copy kernels, by input shape")
     parser.add_argument("--sample", action="store_true", help="profile the sampling forward (batch 1024, no gradients) instead of the training step")
-    parser.add_argument("--full-step", action="store_true", help="the training step with gradient clipping and the EMA update, as the trainer runs it")
+    parser.add_argument("--full-step", action="store_true", help="the training step with gradient clipping and the EMA update, as the trainer and the benchmark run it")
     args = parser.parse_args()
+    benchmark_backends(torch.device("cuda"))  # as bench/benchmark_unet.py times every column
     for name in args.variants.split(","):
         v = VARIANTS[name]
         with deterministic_kernels("cuda") if v.get("deterministic") else contextlib.nullcontext():
@@ -161,7 +139,7 @@ def profile_variant(name: str, v: dict, args: argparse.Namespace) -> None:
     if args.sample:
         step = SampleForward(v["build"](), v["compile_mode"])
     else:
-        step = TrainStep(v["build"](), v["compile_mode"], full_step=args.full_step)
+        step = train_step(v["build"](), v["compile_mode"], args.full_step)
     for _ in range(6):
         step()
     torch.cuda.synchronize()
