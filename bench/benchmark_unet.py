@@ -5,7 +5,7 @@ Both networks are the U-Net of the ``cifar10_ddpm`` experiment of config/config.
 the CIFAR-10 U-Net of Ho et al. (35.7M parameters; diffusers: block_out_channels 128,256,256,256,
 layers_per_block 2, attention at 16x16, one head); ours with that experiment's settings of
 ``model.group_norm`` and ``model.upsample`` unless the options below say otherwise. Every configuration runs the same
-training step: bf16 autocast, the eps-MSE loss of ``GaussianDiffusion.training_losses``, backward,
+training step (bench/train_step.py): bf16 autocast, the eps-MSE loss of ``GaussianDiffusion.training_losses``, backward,
 gradient clipping at 1, fused AdamW, an EMA update; cudnn.benchmark and TF32 are on for everyone.
 Columns:
 
@@ -62,10 +62,9 @@ from ddpm.models.layers import GROUP_NORMS, UPSAMPLES
 from ddpm.runtime import autocast, mark_step, maybe_compile, memory_format, place, resolve_device, seconds_per_call, synchronize, uses_bf16
 from ddpm.samplers import generate, use_sampling_graphs
 from train_step import Prepared, TrainStep, benchmark_backends
-from workflow_config import DEFAULT_CONFIG, UNET_EXPERIMENT, experiment_model, experiment_section, model_where
+from workflow_config import DEFAULT_CONFIG, UNET_EXPERIMENT, UNET_IMAGE_SHAPE, experiment_model, experiment_section, model_where
 
 MNIST_SHAPE = (1, 28, 28)  # MNIST's native size; the mnist dataset of config/config.yaml keeps it
-CIFAR_SHAPE = (3, 32, 32)  # CIFAR-10's, the compared U-Net's images
 FAST_SAMPLER = SamplerConfig("dpmpp_2m", 20, spacing="trailing")
 BASELINE_SAMPLER = SamplerConfig("ddim", 100)
 DIFFUSERS_COLUMNS = ("diffusers eager", "diffusers compiled", "diffusers compiled + CUDA graphs")
@@ -92,14 +91,14 @@ class UNetSpec:
     channel_mult: tuple[int, ...]
     num_res_blocks: int
     attention_resolutions: tuple[int, ...]  # feature-map heights with self-attention
-    size: int = 32
-    channels: int = 3
+    size: int = UNET_IMAGE_SHAPE[1]
+    channels: int = UNET_IMAGE_SHAPE[0]
     dropout: float = ModelConfig.dropout
     group_norm: str = ModelConfig.group_norm  # ours only: model.group_norm (ddpm.models.layers.GROUP_NORM_CLASSES)
     upsample: str = ModelConfig.upsample  # ours only: model.upsample (ddpm.models.layers.UPSAMPLE_CLASSES)
 
     @classmethod
-    def from_experiment(cls, config_path: Path, experiment: str, size: int, channels: int) -> UNetSpec:
+    def from_experiment(cls, config_path: Path, experiment: str, size: int = UNET_IMAGE_SHAPE[1], channels: int = UNET_IMAGE_SHAPE[0]) -> UNetSpec:
         """The U-Net of an experiment of the workflow's config (its ``model`` section), on images of
         ``channels`` x ``size`` x ``size``; diffusers' UNet2DModel has a peer only for an
         unconditional U-Net with one attention head."""
@@ -270,7 +269,7 @@ def mnist_sampling_seconds(config_path: Path, experiment: str, settings: Setting
     """
     device = settings.device
     section = experiment_section(config_path, experiment)
-    model_config = from_dict(ModelConfig, section.get("model"), f"experiments.{experiment}.model")
+    model_config = experiment_model(config_path, experiment)
     diffusion = build_diffusion(from_dict(DiffusionConfig, section.get("diffusion"), f"experiments.{experiment}.diffusion"))
     torch.manual_seed(0)
     torch._dynamo.reset()
@@ -491,7 +490,7 @@ def main() -> None:
         sizes = dict(spec=TINY_UNET, train_batches=(8, 16), sample_batch=32, iters=2, repeats=2, loss_steps=10, loss_window=5)
         sizes.update(mnist_images=4, small_batch=2, small_batch_images=4)
     else:
-        spec = UNetSpec.from_experiment(args.config, args.unet_experiment, size=CIFAR_SHAPE[1], channels=CIFAR_SHAPE[0])
+        spec = UNetSpec.from_experiment(args.config, args.unet_experiment)
         sizes = dict(spec=spec, train_batches=(128, 256), sample_batch=1024, iters=20, repeats=3, loss_steps=200, loss_window=20)
         sizes.update(mnist_images=10_000, small_batch=16, small_batch_images=256)
     if args.batches:

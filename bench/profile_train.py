@@ -30,10 +30,9 @@ from ddpm.config import DataSpec, ModelConfig
 from ddpm.factory import build_model
 from ddpm.runtime import deterministic_kernels, seconds_per_call
 from train_step import Prepared, TrainStep, benchmark_backends
-from workflow_config import DEFAULT_CONFIG, UNET_EXPERIMENT, experiment_model
+from workflow_config import DEFAULT_CONFIG, UNET_EXPERIMENT, UNET_IMAGE_SHAPE, experiment_model
 
 BATCH = 128
-IMAGE_SHAPE = (3, 32, 32)  # CIFAR-10's
 SAMPLE_BATCH = 1024
 
 
@@ -44,7 +43,8 @@ def build(**changes):
 
     def make():
         defaults = dict(group_norm=ModelConfig.group_norm, upsample=ModelConfig.upsample)
-        return build_model(dataclasses.replace(experiment_model(DEFAULT_CONFIG, UNET_EXPERIMENT), **{**defaults, **changes}), DataSpec(IMAGE_SHAPE[0], IMAGE_SHAPE[1:]))
+        config = dataclasses.replace(experiment_model(DEFAULT_CONFIG, UNET_EXPERIMENT), **{**defaults, **changes})
+        return build_model(config, DataSpec(UNET_IMAGE_SHAPE[0], UNET_IMAGE_SHAPE[1:]))
 
     return make
 
@@ -57,7 +57,7 @@ def train_step(model: torch.nn.Module, compile_mode: str | None, full_step: bool
     raw = model.to(device).train().to(memory_format=torch.channels_last)
     forward = torch.compile(raw, mode=compile_mode) if compile_mode else raw
     prepared = Prepared(raw, forward, torch.channels_last, cuda_graphs=compile_mode == "reduce-overhead")
-    return TrainStep(prepared, device, IMAGE_SHAPE, BATCH, clip_and_ema=full_step)
+    return TrainStep(prepared, device, UNET_IMAGE_SHAPE, BATCH, clip_and_ema=full_step)
 
 
 class SampleForward:
@@ -70,7 +70,7 @@ class SampleForward:
         mode = "default" if compile_mode == "reduce-overhead" else compile_mode
         self.forward = torch.compile(self.model, mode=mode) if mode else self.model
         generator = torch.Generator("cuda").manual_seed(seed)
-        self.x = torch.randn(SAMPLE_BATCH, *IMAGE_SHAPE, device="cuda", generator=generator).contiguous(memory_format=torch.channels_last)
+        self.x = torch.randn(SAMPLE_BATCH, *UNET_IMAGE_SHAPE, device="cuda", generator=generator).contiguous(memory_format=torch.channels_last)
         self.t = torch.randint(0, 1000, (SAMPLE_BATCH,), device="cuda", generator=generator)
 
     def __call__(self) -> None:

@@ -14,6 +14,7 @@ from ddpm.config import ModelConfig, from_dict
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
 UNET_EXPERIMENT = "cifar10_ddpm"  # the experiment whose U-Net the speed benchmarks measure (Ho et al.'s CIFAR-10 U-Net)
+UNET_IMAGE_SHAPE = (3, 32, 32)  # its data's images (CIFAR-10's), as (channels, height, width)
 
 
 def experiment_section(config_path: Path, experiment: str) -> dict:

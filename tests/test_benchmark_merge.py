@@ -102,7 +102,7 @@ def test_asking_for_the_peer_without_diffusers_is_a_clear_error_before_any_measu
 
 
 def test_the_compared_unet_is_the_cifar10_experiments_model(bench):
-    spec = bench.UNetSpec.from_experiment(bench.DEFAULT_CONFIG, "cifar10_ddpm", size=32, channels=3)
+    spec = bench.UNetSpec.from_experiment(bench.DEFAULT_CONFIG, "cifar10_ddpm")
     # Ho et al.'s CIFAR-10 U-Net: 128 channels, multipliers 1,2,2,2, two blocks per level, attention at 16x16.
     assert (spec.base_channels, spec.channel_mult, spec.num_res_blocks, spec.attention_resolutions) == (128, (1, 2, 2, 2), 2, (16,))
     assert (spec.size, spec.channels, spec.dropout) == (32, 3, 0.1)
@@ -112,7 +112,7 @@ def test_the_compared_unet_is_the_cifar10_experiments_model(bench):
 @pytest.mark.parametrize("experiment, message", [("mnist_cond", "unconditional unet with one head"), ("no_such", "has no experiment")])
 def test_an_experiment_without_a_diffusers_peer_is_refused(bench, experiment, message):
     with pytest.raises(SystemExit, match=message):
-        bench.UNetSpec.from_experiment(bench.DEFAULT_CONFIG, experiment, size=32, channels=3)
+        bench.UNetSpec.from_experiment(bench.DEFAULT_CONFIG, experiment)
 
 
 def test_our_settings_come_from_the_experiment(bench, tmp_path):
