@@ -49,7 +49,7 @@ from ddpm.evaluation.fid import MetricConfig, load_reference  # noqa: E402
 from ddpm.labels import data_spec  # noqa: E402
 from ddpm.generation import sample_set  # noqa: E402
 from ddpm.training import TrainingData, TrainingFiles, load_model_checkpoint, train  # noqa: E402
-from workflow_config import DEFAULT_CONFIG, experiment_section  # noqa: E402
+from workflow_config import DEFAULT_CONFIG, load_experiment  # noqa: E402
 
 BATCH = 128
 CONTENDERS = ("ours", "ddpm_pytorch", "diffusers")
@@ -210,7 +210,7 @@ def main() -> None:
         )
     device = torch.device(args.device)
     seconds = args.minutes * 60
-    settings = ours_settings(experiment_section(args.config, args.experiment), seconds)
+    settings = ours_settings(load_experiment(args.config, args.experiment).section, seconds)
     train_split, val_split = load_split(args.data / "train.npz"), load_split(args.data / "val.npz")
     images = torch.from_numpy(train_split.images).to(device).permute(0, 3, 1, 2).float() / 255.0
     references = [load_reference(args.reference)]

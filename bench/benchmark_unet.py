@@ -55,14 +55,14 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, SamplerConfig, from_dict
+from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, SamplerConfig, SamplingConfig
 from ddpm.factory import build_diffusion, build_model
 from ddpm.io import write_json
 from ddpm.models.layers import GROUP_NORMS, UPSAMPLES
 from ddpm.runtime import autocast, mark_step, maybe_compile, memory_format, place, resolve_device, seconds_per_call, synchronize, uses_bf16
 from ddpm.samplers import generate, use_sampling_graphs
 from train_step import Prepared, TrainStep, benchmark_backends
-from workflow_config import DEFAULT_CONFIG, UNET_EXPERIMENT, UNET_IMAGE_SHAPE, experiment_model, experiment_section, model_where
+from workflow_config import DEFAULT_CONFIG, UNET_EXPERIMENT, UNET_IMAGE_SHAPE, load_experiment
 
 MNIST_SHAPE = (1, 28, 28)  # MNIST's native size; the mnist dataset of config/config.yaml keeps it
 FAST_SAMPLER = SamplerConfig("dpmpp_2m", 20, spacing="trailing")
@@ -102,10 +102,11 @@ class UNetSpec:
         """The U-Net of an experiment of the workflow's config (its ``model`` section), on images of
         ``channels`` x ``size`` x ``size``; diffusers' UNet2DModel has a peer only for an
         unconditional U-Net with one attention head."""
-        model = experiment_model(config_path, experiment)
+        source = load_experiment(config_path, experiment)
+        model = source.read("model", ModelConfig)
         if (model.architecture, model.conditioning, model.num_heads) != ("unet", "none", 1):
             raise SystemExit(
-                f"error: {model_where(config_path, experiment)} is a {model.architecture} with conditioning {model.conditioning!r} and {model.num_heads} "
+                f"error: {source.where('model')} is a {model.architecture} with conditioning {model.conditioning!r} and {model.num_heads} "
                 "attention head(s); the diffusers peer is built only for an unconditional unet with one head: choose another experiment"
             )
         fields = ("base_channels", "channel_mult", "num_res_blocks", "attention_resolutions", "dropout", *OURS_SETTINGS)
@@ -268,9 +269,9 @@ def mnist_sampling_seconds(config_path: Path, experiment: str, settings: Setting
     then a small-batch run of DPM-Solver++ 20 without and with CUDA graphs for the sampling loop.
     """
     device = settings.device
-    section = experiment_section(config_path, experiment)
-    model_config = experiment_model(config_path, experiment)
-    diffusion = build_diffusion(from_dict(DiffusionConfig, section.get("diffusion"), f"experiments.{experiment}.diffusion"))
+    source = load_experiment(config_path, experiment)
+    model_config = source.read("model", ModelConfig)
+    diffusion = build_diffusion(source.read("diffusion", DiffusionConfig))
     torch.manual_seed(0)
     torch._dynamo.reset()
     model = maybe_compile(place(build_model(model_config, DataSpec(MNIST_SHAPE[0], MNIST_SHAPE[1:])), device).eval(), device, "auto")
@@ -288,7 +289,7 @@ def mnist_sampling_seconds(config_path: Path, experiment: str, settings: Setting
         synchronize(device)
         return time.perf_counter() - start
 
-    batch = min(int(section.get("sampling", {}).get("batch_size", 1000)), settings.mnist_images)
+    batch = min(source.read("sampling", SamplingConfig).batch_size, settings.mnist_images)
     graphs = use_sampling_graphs("auto", device, batch)
     result: dict[str, float | int] = {"images": settings.mnist_images, "batch_size": batch}
     for sampler in (FAST_SAMPLER, BASELINE_SAMPLER):
@@ -474,7 +475,7 @@ def main() -> None:
     parser.add_argument("--group-norm", choices=GROUP_NORMS, help="our U-Net's model.group_norm (default: the --unet-experiment's)")
     parser.add_argument("--upsample", choices=UPSAMPLES, help="our U-Net's model.upsample (default: the --unet-experiment's)")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="the workflow config the models' settings come from")
-    parser.add_argument("--unet-experiment", default=UNET_EXPERIMENT, help="the experiment whose model is the compared U-Net (on 32x32 RGB images)")
+    parser.add_argument("--unet-experiment", default=UNET_EXPERIMENT, help="the experiment whose model is the compared U-Net (on images of %d x %d x %d)" % UNET_IMAGE_SHAPE)
     parser.add_argument("--experiment", default="mnist_uncond", help="the experiment whose model draws the MNIST samples")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()

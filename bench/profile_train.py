@@ -28,9 +28,9 @@ from torch.profiler import ProfilerActivity, profile
 
 from ddpm.config import DataSpec, ModelConfig
 from ddpm.factory import build_model
-from ddpm.runtime import deterministic_kernels, seconds_per_call
+from ddpm.runtime import deterministic_kernels, place, seconds_per_call
 from train_step import Prepared, TrainStep, benchmark_backends
-from workflow_config import DEFAULT_CONFIG, UNET_EXPERIMENT, UNET_IMAGE_SHAPE, experiment_model
+from workflow_config import DEFAULT_CONFIG, UNET_EXPERIMENT, UNET_IMAGE_SHAPE, load_experiment
 
 BATCH = 128
 SAMPLE_BATCH = 1024
@@ -43,7 +43,7 @@ def build(**changes):
 
     def make():
         defaults = dict(group_norm=ModelConfig.group_norm, upsample=ModelConfig.upsample)
-        config = dataclasses.replace(experiment_model(DEFAULT_CONFIG, UNET_EXPERIMENT), **{**defaults, **changes})
+        config = dataclasses.replace(load_experiment(DEFAULT_CONFIG, UNET_EXPERIMENT).read("model", ModelConfig), **{**defaults, **changes})
         return build_model(config, DataSpec(UNET_IMAGE_SHAPE[0], UNET_IMAGE_SHAPE[1:]))
 
     return make
@@ -54,7 +54,7 @@ def train_step(model: torch.nn.Module, compile_mode: str | None, full_step: bool
     compiled in ``compile_mode`` (eager where None; CUDA graphs with ``reduce-overhead``), at batch
     128; without ``full_step`` it leaves out the gradient clipping and the EMA update."""
     device = torch.device("cuda")
-    raw = model.to(device).train().to(memory_format=torch.channels_last)
+    raw = place(model, device).train()
     forward = torch.compile(raw, mode=compile_mode) if compile_mode else raw
     prepared = Prepared(raw, forward, torch.channels_last, cuda_graphs=compile_mode == "reduce-overhead")
     return TrainStep(prepared, device, UNET_IMAGE_SHAPE, BATCH, clip_and_ema=full_step)
@@ -66,7 +66,7 @@ class SampleForward:
     batch = SAMPLE_BATCH
 
     def __init__(self, model: torch.nn.Module, compile_mode: str | None, seed: int = 0):
-        self.model = model.cuda().eval().to(memory_format=torch.channels_last)
+        self.model = place(model, torch.device("cuda")).eval()
         mode = "default" if compile_mode == "reduce-overhead" else compile_mode
         self.forward = torch.compile(self.model, mode=mode) if mode else self.model
         generator = torch.Generator("cuda").manual_seed(seed)

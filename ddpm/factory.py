@@ -16,10 +16,9 @@ from ddpm.toy_diffusion import ToyDiffusion
 
 
 def build_model(model: ModelConfig, data: DataSpec) -> nn.Module:
-    if model.group_norm not in GROUP_NORMS:
-        raise ConfigError(f"unknown model.group_norm {model.group_norm!r}; use one of {', '.join(GROUP_NORMS)}")
-    if model.upsample not in UPSAMPLES:
-        raise ConfigError(f"unknown model.upsample {model.upsample!r}; use one of {', '.join(UPSAMPLES)}")
+    for key, choices in (("group_norm", GROUP_NORMS), ("upsample", UPSAMPLES)):
+        if getattr(model, key) not in choices:
+            raise ConfigError(f"unknown model.{key} {getattr(model, key)!r}; use one of {', '.join(choices)}")
     network = _build_network(model, data)
     # The same parameters either way, so a checkpoint loads into every kind.
     return use_upsample(use_group_norm(network, model.group_norm), model.upsample)
