@@ -416,10 +416,21 @@ def ours_settings(report: dict) -> dict[str, str]:
 
 
 def print_table(report: dict) -> None:
-    columns = [c for c in (*DIFFUSERS_COLUMNS, OURS) if any(c in cells for cells in report["rows"].values())]
-    peak = report["peak_flops"]
     changed = {key: value for key, value in ours_settings(report).items() if value != getattr(ModelConfig, key)}
     variant = f" (ours with {', '.join(f'model.{key}: {value}' for key, value in changed.items())})" if changed else ""
+    if not report["rows"]:  # a run of the loss or MNIST parts alone: no throughput rows
+        print(f"\n{report['device']}, torch {report['torch']}{variant}")
+    else:
+        print_throughput(report, variant)
+    if "loss_curve" in report:
+        print_loss_curve(report["loss_curve"])
+    if "mnist_sampling_s" in report:
+        print_mnist_sampling(report["mnist_sampling_s"])
+
+
+def print_throughput(report: dict, variant: str) -> None:
+    columns = [c for c in (*DIFFUSERS_COLUMNS, OURS) if any(c in cells for cells in report["rows"].values())]
+    peak = report["peak_flops"]
     print(f"\n{report['device']}, torch {report['torch']}{variant}: images/s; ratio = ours / the best diffusers column")
     print("| " + " | ".join(["images/s", *columns, "ours / best diffusers", "ours MFU"]) + " |")
     print("|---|" + "---:|" * (len(columns) + 2))
@@ -435,10 +446,6 @@ def print_table(report: dict) -> None:
         f"\nMFU against the measured matmul peak (bf16 on CUDA) of {peak / 1e12:.1f} TFLOP/s (training counted as 3x the forward's "
         f"{report['ours_gflop_per_image']:.2f} GFLOP/image)."
     )
-    if "loss_curve" in report:
-        print_loss_curve(report["loss_curve"])
-    if "mnist_sampling_s" in report:
-        print_mnist_sampling(report["mnist_sampling_s"])
 
 
 def print_loss_curve(curve: dict) -> None:

@@ -12,8 +12,8 @@ Absolute paths of the machine become placeholders in the text files: the checkou
 relative path, the mirror ``<mirror>`` and the home folder ``~``. The folder is written beside the
 target and swapped in whole, so a failure leaves the previous one untouched; entries named by
 ``--keep`` (glob patterns; by default the hand-written README.md, anchor/, probes/ (measurements made
-by hand on a run's models, each saying which) and the earlier runs kept as run1/, run2/, ...) are
-carried over from it.
+by hand on a run's models, each saying which), speed/ (the speed benchmarks' recorded output) and the
+earlier runs kept as run1/, run2/, ...) are carried over from it.
 
     python scripts/publish_reference.py [--root .] [--out results/reference] [--mirror /data/mirror]
 """
@@ -53,7 +53,7 @@ PUBLISHED_RESULTS = (
 PUBLISHED_FOLDERS = ("logs", "benchmarks")
 NEVER_PUBLISHED = {".npz", ".pt"}
 BINARY_SUFFIXES = {".png", ".pdf", ".gif"}
-DEFAULT_KEEP = ("README.md", "anchor", "probes", "run[0-9]*")
+DEFAULT_KEEP = ("README.md", "anchor", "probes", "speed", "run[0-9]*")
 
 
 def published_files(root: Path, out: Path) -> list[Path]:

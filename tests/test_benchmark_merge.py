@@ -120,3 +120,13 @@ def test_our_settings_come_from_the_experiment(bench, tmp_path):
     config.write_text("experiments:\n  tiny:\n    model: {base_channels: 8, channel_mult: [1], group_norm: channels_last, upsample: subpixel}\n")
     spec = bench.UNetSpec.from_experiment(config, "tiny", size=8, channels=1)
     assert (spec.base_channels, spec.channel_mult, spec.group_norm, spec.upsample) == (8, (1,), "channels_last", "subpixel")
+
+
+def test_a_report_without_throughput_rows_prints_no_empty_table(bench, capsys):
+    mnist = {"images": 10_000, "batch_size": 1000, "small_batch": 16, "small_batch_images": 256,
+             "small_batch_no_graphs": 1.7, "small_batch_graphs": 0.6}
+    mnist.update({bench.FAST_SAMPLER.label: 3.0, bench.BASELINE_SAMPLER.label: 15.0})
+    bench.print_table(part({}, mnist_sampling_s=mnist))
+    printed = capsys.readouterr().out
+    assert "GPU X, torch 2.x" in printed and "10,000 MNIST samples" in printed
+    assert "| images/s" not in printed and "MFU" not in printed

@@ -71,6 +71,7 @@ def test_publishes_the_small_outputs_with_placeholders(tmp_path):
     write(out / "README.md", "hand-written")
     write(out / "anchor" / "anchor.json", "{}")
     write(out / "probes" / "p" / "ddim5.json", "{}")
+    write(out / "speed" / "unet.json", "{}")
     write(out / "run1" / "tables" / "main.csv", "an earlier run")
     write(out / "stale.json", "{}")
     write(out / "runs.json", "{}")
@@ -80,7 +81,7 @@ def test_publishes_the_small_outputs_with_placeholders(tmp_path):
 
     published = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert published == sorted([
-        "README.md", "anchor/anchor.json", "probes/p/ddim5.json", "run1/tables/main.csv",
+        "README.md", "anchor/anchor.json", "probes/p/ddim5.json", "speed/unet.json", "run1/tables/main.csv",
         "tables/experiments.csv", "tables/experiments.md", "tables/experiments.tex",
         "figures/schedules.png", "figures/e/steps.pdf",
         "experiments/e/provenance.json", "experiments/e/train_log.csv", "experiments/e/test_loss.json",
