@@ -1,8 +1,10 @@
 """The fused GroupNorm + SiLU + dropout kernels (ddpm.models.fused_group_norm) against float64 PyTorch.
 
-Without a GPU the kernels run in Triton's interpreter (tests/conftest.py sets TRITON_INTERPRET), so
-these tests check the kernels' own code on the CPU; the shapes are small but cover several programs
-per sample, partial tiles and channel counts that are not powers of two.
+The tensors live on the GPU where there is one, so that the kernels run there; without one the
+kernels run in Triton's interpreter on the CPU (tests/conftest.py sets TRITON_INTERPRET), so these
+tests check the kernels' own code either way (on a GPU, CPU tensors would take PyTorch's operations
+and test nothing of the kernels). The shapes are small but cover several programs per sample,
+partial tiles and channel counts that are not powers of two.
 """
 
 import dataclasses
@@ -22,16 +24,24 @@ from ddpm.processes import env_with_package
 from small_unet import SMALL_DATA, SMALL_UNET, perturb
 
 pytestmark = pytest.mark.skipif(fused_group_norm.triton is None, reason="Triton is not installed")
+# Where the kernels run: the GPU, else the CPU under Triton's interpreter.
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def on_device(values):
+    """CPU-drawn ``values`` (the same draws on every machine) moved to DEVICE."""
+    return values.to(DEVICE)
 
 
 def channels_last(*shape, scale=1.0, offset=0.0, dtype=torch.float32, seed=0):
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(seed)) * scale + offset
-    return x.to(dtype).contiguous(memory_format=torch.channels_last)
+    return on_device(x).to(dtype).contiguous(memory_format=torch.channels_last)
 
 
 def affine(channels, seed=1):
     g = torch.Generator().manual_seed(seed)
-    return (1 + 0.5 * torch.randn(channels, generator=g)).requires_grad_(), (0.5 * torch.randn(channels, generator=g)).requires_grad_()
+    weight, bias = 1 + 0.5 * torch.randn(channels, generator=g), 0.5 * torch.randn(channels, generator=g)
+    return on_device(weight).requires_grad_(), on_device(bias).requires_grad_()
 
 
 def reference(x, weight, bias, groups, silu, mask=None, keep_prob=1.0, shift=None):
@@ -43,7 +53,7 @@ def reference(x, weight, bias, groups, silu, mask=None, keep_prob=1.0, shift=Non
 
 
 def grads(out, inputs, grad):
-    return torch.autograd.grad(out, inputs, grad.to(out.dtype))
+    return torch.autograd.grad(out, inputs, grad.to(out.device, out.dtype))
 
 
 @pytest.mark.parametrize(
@@ -73,7 +83,7 @@ def test_forward_and_gradients_match_float64_pytorch(shape, groups, silu):
 def test_a_shift_per_sample_and_channel_is_added_before_the_norm_and_gets_its_gradient():
     x = channels_last(3, 64, 9, 7, scale=2.0).requires_grad_()
     weight, bias = affine(64)
-    shift = (3 * torch.randn(3, 64, generator=torch.Generator().manual_seed(5))).requires_grad_()
+    shift = on_device(3 * torch.randn(3, 64, generator=torch.Generator().manual_seed(5))).requires_grad_()
     out = group_norm_act(x, weight, bias, 16, 1e-6, shift=shift)
     expected = reference(x, weight, bias, 16, True, shift=shift)
     torch.testing.assert_close(out.double(), expected, rtol=1e-5, atol=1e-5)
@@ -88,7 +98,7 @@ def test_statistics_stay_accurate_when_the_mean_dwarfs_the_spread():
     variance of 1 under a mean of 10^4 (float32 resolves 10^8 only to 8: it gives -16, 0, -8, ...).
     What remains is float32's resolution of x and its mean near 10^4 (~1e-3)."""
     x = channels_last(2, 32, 8, 8, offset=1e4)
-    weight, bias = torch.ones(32), torch.zeros(32)
+    weight, bias = torch.ones(32, device=DEVICE), torch.zeros(32, device=DEVICE)
     out = group_norm_act(x, weight, bias, 8, 1e-6, silu=False)
     torch.testing.assert_close(out.double(), reference(x, weight, bias, 8, False), rtol=0, atol=5e-3)
 
@@ -127,13 +137,13 @@ def test_a_seeded_generator_draws_the_same_masks_and_another_seed_others():
     weight, bias = affine(32)
 
     def masks(seed):
-        return group_norm_act(x, weight, bias, 8, 1e-6, dropout=0.5, generator=torch.Generator().manual_seed(seed)) != 0
+        return group_norm_act(x, weight, bias, 8, 1e-6, dropout=0.5, generator=torch.Generator(DEVICE).manual_seed(seed)) != 0
 
     assert torch.equal(masks(1), masks(1))
     assert not torch.equal(masks(1), masks(2))
     # Different samples of one batch draw different masks (the seed is offset by the sample).
     same_image = x[:1].expand(2, -1, -1, -1).contiguous(memory_format=torch.channels_last)
-    out = group_norm_act(same_image, weight, bias, 8, 1e-6, dropout=0.5, generator=torch.Generator().manual_seed(1))
+    out = group_norm_act(same_image, weight, bias, 8, 1e-6, dropout=0.5, generator=torch.Generator(DEVICE).manual_seed(1))
     assert not torch.equal(out[0] != 0, out[1] != 0)
 
 
@@ -148,7 +158,7 @@ def test_the_same_input_gives_the_same_bits():
 
 
 def test_other_layouts_take_pytorchs_operations():
-    x = torch.randn(2, 16, 4, 4)  # NCHW
+    x = on_device(torch.randn(2, 16, 4, 4))  # NCHW
     weight, bias = affine(16)
     assert not fused_kernels_apply(x) and fused_kernels_apply(x.contiguous(memory_format=torch.channels_last))
     torch.testing.assert_close(group_norm_act(x, weight, bias, 4, 1e-6), F.silu(F.group_norm(x, 4, weight, bias, 1e-6)))
@@ -163,15 +173,29 @@ def test_bad_arguments_are_errors(dropout, groups, shift, message):
         group_norm_act(channels_last(1, 16, 2, 2), torch.ones(16), torch.zeros(16), groups, 1e-6, dropout=dropout, shift=shift)
 
 
-def test_a_unet_with_fused_group_norms_gives_the_standard_outputs_gradients_and_checkpoints():
+@pytest.fixture
+def full_float32():
+    """Convolutions and matmuls in full float32 on a GPU (not TF32), so that two networks that differ
+    only in their norms give results as close as the norms' own."""
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    yield
+    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+def test_a_unet_with_fused_group_norms_gives_the_standard_outputs_gradients_and_checkpoints(full_float32):
     data, config = SMALL_DATA, SMALL_UNET
     torch.manual_seed(0)
-    standard = perturb(build_model(config, data).to(memory_format=torch.channels_last))  # every bias shapes the output
-    fused = build_model(dataclasses.replace(config, group_norm="fused"), data).to(memory_format=torch.channels_last)
+
+    def placed(model):
+        return model.to(DEVICE, memory_format=torch.channels_last)
+
+    standard = perturb(placed(build_model(config, data)))  # every bias shapes the output
+    fused = placed(build_model(dataclasses.replace(config, group_norm="fused"), data))
     assert {type(m) for m in fused.modules() if isinstance(m, torch.nn.GroupNorm)} == {FusedGroupNorm}
     fused.load_state_dict(standard.state_dict())
     x = channels_last(2, 1, 16, 16)
-    t = torch.tensor([5, 900])
+    t = on_device(torch.tensor([5, 900]))
     for model in (standard, fused):
         model(x, t).square().mean().backward()
     with torch.no_grad():
@@ -179,7 +203,7 @@ def test_a_unet_with_fused_group_norms_gives_the_standard_outputs_gradients_and_
     for (name, p), q in zip(standard.named_parameters(), fused.parameters()):
         torch.testing.assert_close(q.grad, p.grad, rtol=1e-4, atol=1e-6, msg=name)
     # With dropout the mask is drawn in the kernels, and the loss backpropagates to every parameter.
-    fused = build_model(dataclasses.replace(config, group_norm="fused", dropout=0.1), data).to(memory_format=torch.channels_last)
+    fused = placed(build_model(dataclasses.replace(config, group_norm="fused", dropout=0.1), data))
     fused.load_state_dict(standard.state_dict())
     fused.train()(x, t).square().mean().backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in fused.parameters())
