@@ -35,7 +35,9 @@ def on_device(values):
 
 def channels_last(*shape, scale=1.0, offset=0.0, dtype=torch.float32, seed=0):
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(seed)) * scale + offset
-    return on_device(x).to(dtype).contiguous(memory_format=torch.channels_last)
+    x = on_device(x).to(dtype).contiguous(memory_format=torch.channels_last)
+    assert fused_kernels_apply(x), "these tests' inputs must take the kernels, not PyTorch's operations"
+    return x
 
 
 def affine(channels, seed=1):
