@@ -42,7 +42,6 @@ our fast path is what the trainer uses there (eager, fp32): it checks the harnes
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import dataclasses
 import json
@@ -59,7 +58,7 @@ from ddpm.config import DataSpec, DiffusionConfig, ModelConfig, SamplerConfig, S
 from ddpm.factory import build_diffusion, build_model
 from ddpm.io import write_json
 from ddpm.models.layers import GROUP_NORMS, UPSAMPLES
-from ddpm.runtime import autocast, mark_step, maybe_compile, memory_format, place, resolve_device, seconds_per_call, synchronize, uses_bf16
+from ddpm.runtime import autocast, mark_step, maybe_compile, memory_format, place, resolve_device, seconds_per_call, synchronize, tf32, uses_bf16
 from ddpm.samplers import generate, use_sampling_graphs
 from train_step import Prepared, TrainStep, benchmark_backends
 from workflow_config import DEFAULT_CONFIG, UNET_EXPERIMENT, UNET_IMAGE_SHAPE, load_experiment
@@ -196,16 +195,6 @@ def forward_flops(model: torch.nn.Module, spec: UNetSpec) -> float:
     with counter, torch.no_grad():
         copy.deepcopy(model).cpu().eval()(x, torch.tensor([500]))
     return float(counter.get_total_flops())
-
-
-@contextlib.contextmanager
-def tf32(enabled: bool):
-    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = enabled
-    try:
-        yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
 # -- the configurations --------------------------------------------------------------------------

@@ -44,7 +44,6 @@ class TrainStep:
         precision: str = "auto", seed: int = 1, clip_and_ema: bool = True,
     ):  # fmt: skip
         self.prepared, self.device, self.batch, self.precision = prepared, device, batch, precision
-        self.clip_and_ema = clip_and_ema
         self.objective = build_diffusion(DiffusionConfig())
         self.optimizer = torch.optim.AdamW(prepared.raw.parameters(), lr=2e-4, fused=device.type == "cuda")
         self.ema = EMA(prepared.raw, 0.9999) if clip_and_ema else None
@@ -61,9 +60,9 @@ class TrainStep:
             loss = self.objective.training_losses(self.prepared.forward, x, **draws).mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        if self.clip_and_ema:
+        if self.ema is not None:  # the full step: clipping before the update, the EMA after it
             torch.nn.utils.clip_grad_norm_(self.prepared.raw.parameters(), 1.0)
         self.optimizer.step()
-        if self.clip_and_ema:
+        if self.ema is not None:
             self.ema.update(self.prepared.raw)
         return loss.detach()

@@ -95,6 +95,18 @@ def deterministic_kernels(device: torch.device | str, on: bool = True) -> Iterat
             write(value)
 
 
+@contextlib.contextmanager
+def tf32(enabled: bool) -> Iterator[None]:
+    """Inside the block, CUDA's float32 matmuls and convolutions use TF32 (``enabled``) or full
+    float32; the process's settings are restored after."""
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = enabled
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
 def _attribute(owner: object, name: str) -> tuple[Callable[[], Any], Callable[[Any], None]]:
     """Read and write functions of ``owner.name``."""
     return (lambda: getattr(owner, name)), (lambda value: setattr(owner, name, value))

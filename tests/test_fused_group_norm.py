@@ -21,6 +21,7 @@ from ddpm.models import fused_group_norm
 from ddpm.models.fused_group_norm import fused_kernels_apply, group_norm_act
 from ddpm.models.layers import FusedGroupNorm
 from ddpm.processes import env_with_package
+from ddpm.runtime import tf32
 from small_unet import SMALL_DATA, SMALL_UNET, perturb
 
 pytestmark = pytest.mark.skipif(fused_group_norm.triton is None, reason="Triton is not installed")
@@ -179,10 +180,8 @@ def test_bad_arguments_are_errors(dropout, groups, shift, message):
 def full_float32():
     """Convolutions and matmuls in full float32 on a GPU (not TF32), so that two networks that differ
     only in their norms give results as close as the norms' own."""
-    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    yield
-    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+    with tf32(False):
+        yield
 
 
 def test_a_unet_with_fused_group_norms_gives_the_standard_outputs_gradients_and_checkpoints(full_float32):

@@ -9,7 +9,7 @@ import torch
 from torch._inductor import config as inductor_config
 
 from ddpm.config import SamplerConfig, SamplingConfig
-from ddpm.runtime import deterministic_kernels
+from ddpm.runtime import deterministic_kernels, tf32
 from ddpm.training import train
 
 from trainfiles import DIFFUSION, MODEL, SPEC, tiny_data, tiny_files, tiny_loaded_model, tiny_training
@@ -99,3 +99,19 @@ def test_sampling_runs_in_deterministic_kernels_when_its_config_asks(monkeypatch
     generation.sample_trajectory(loaded, SamplerConfig("ddim", 2), SamplingConfig(trajectory_images=2, deterministic=deterministic), torch.device("cpu"), labels, frames=2)
     assert seen == [DETERMINISTIC if deterministic else fast_settings] * 3
     assert kernel_settings() == fast_settings
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_tf32_holds_inside_the_block_and_is_restored_after_a_raise(enabled):
+    def tf32_settings():
+        return torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+
+    before = tf32_settings()
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = not enabled
+    try:
+        with pytest.raises(RuntimeError, match="boom"), tf32(enabled):
+            assert tf32_settings() == (enabled, enabled)
+            raise RuntimeError("boom")
+        assert tf32_settings() == (not enabled, not enabled)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
